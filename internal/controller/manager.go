@@ -1,0 +1,118 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
+	"github.com/fluxwatch/fluxwatch/internal/fluxstatus"
+	"github.com/fluxwatch/fluxwatch/internal/notify"
+)
+
+// ManagerOptions are the settings of a FluxWatch manager; cmd/fluxwatch
+// fills them from flags, tests and the demo set them directly.
+type ManagerOptions struct {
+	MetricsBindAddress      string
+	HealthProbeBindAddress  string
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNS        string
+	NoCrossNamespaceRefs    bool
+	MaxConcurrentReconciles int
+	// Clock defaults to the real clock.
+	Clock clock.PassiveClock
+	// SkipNameValidation lets one process build several managers in turn
+	// (tests restarting the controller); controller-runtime otherwise refuses
+	// a second controller of the same name because of its metrics.
+	SkipNameValidation bool
+}
+
+// NewScheme returns a scheme with the Kubernetes, Flux and FluxWatch types.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, fluxwatchv1.AddToScheme, fluxstatus.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// NewManager builds the manager that bin/fluxwatch runs: caches with the
+// Flux transform, health checks, and the FluxWatch controllers. The same
+// code runs in the tests and in `make demo`.
+func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, fmt.Errorf("build scheme: %w", err)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.LeaderElectionID == "" {
+		o.LeaderElectionID = "fluxwatch.fluxwatch.dev"
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
+		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        o.LeaderElectionID,
+		LeaderElectionNamespace: o.LeaderElectionNS,
+		// Releasing the lease on shutdown lets the next leader start at once.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cache.Options{DefaultTransform: transform},
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
+		Client: client.Options{Cache: &client.CacheOptions{
+			// Events are only created, never read: do not cache them.
+			DisableFor: []client.Object{&corev1.Event{}},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add ready check: %w", err)
+	}
+	r := &FluxWatchReconciler{
+		Client:               mgr.GetClient(),
+		Clock:                o.Clock,
+		Recorder:             notify.NewRecorder(mgr.GetClient(), o.Clock),
+		NoCrossNamespaceRefs: o.NoCrossNamespaceRefs,
+	}
+	if err := r.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// transform drops what FluxWatch never reads before an object enters the
+// cache: managed fields everywhere, and the large status and spec fields of
+// Flux objects (a Kustomization's inventory can hold thousands of entries).
+func transform(obj any) (any, error) {
+	if _, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		return obj, nil
+	}
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return fluxstatus.Strip(obj)
+}
