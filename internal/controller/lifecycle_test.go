@@ -173,71 +173,90 @@ func readCRD(t *testing.T, file string) *apiextensionsv1.CustomResourceDefinitio
 }
 
 // TestReplayFixtures replays the timelines recorded from real Flux
-// controllers (FLUX-STATUS.md), sped up 60 times, and checks each ends as its
-// row of the README's semantics table says.
+// controllers (FLUX-STATUS.md), sped up 60 times, and checks that each ends
+// as its row of the README's semantics table says.
 func TestReplayFixtures(t *testing.T) {
 	startController(t, controller.ManagerOptions{})
 	const speedup = 60 // one Flux minute is one second here
-	type fixture struct {
-		name     string
+	type play struct {
 		object   client.Object
 		timeline fluxsim.Timeline
-		// pendingFor of the FluxWatch; fires says whether one
-		// ResourceFailing must come, with reason.
+	}
+	type fixture struct {
+		name  string
+		plays []play
+		// pendingFor of the FluxWatch (in test time).
 		pendingFor time.Duration
-		fires      bool
-		reason     string
+		// fires names the one object that must get a ResourceFailing, with
+		// reason; empty when the story must emit nothing.
+		fires, reason string
+	}
+	ks := func(name string, deps ...string) client.Object {
+		return fluxsim.Kustomization("", name, "fleet", time.Minute, deps...)
 	}
 	fixtures := []fixture{
-		{name: "healthy birth with transient ArtifactFailed", object: fluxsim.Kustomization("", "ok", "fleet", time.Minute),
-			timeline: fluxsim.KustomizationBirth(rev1), pendingFor: 2 * time.Second},
-		{name: "failing health check alternating False and Unknown", object: fluxsim.Kustomization("", "bad", "fleet", time.Minute),
-			timeline: fluxsim.KustomizationHealthCheckFailing(rev1, 2), pendingFor: 2 * time.Second, fires: true, reason: meta.HealthCheckFailedReason},
-		{name: "HelmRelease exhausting its retries stalls and fires before pendingFor", object: fluxsim.HelmRelease("", "stuck", "podinfo", time.Minute),
-			timeline: fluxsim.HelmReleaseRetriesExhausted("6.5.0"), pendingFor: time.Hour, fires: true, reason: "RetriesExceeded"},
-		{name: "GitRepository losing its credentials", object: fluxsim.GitRepository("", "fleet", time.Minute),
-			timeline: append(fluxsim.GitRepositoryHealthy(rev1), shift(fluxsim.GitRepositoryAuthFailed(), 30*time.Second)...), pendingFor: 2 * time.Second, fires: true, reason: sourcev1.AuthenticationFailedReason},
-		{name: "fix pushed mid-check heals inside the window", object: fluxsim.Kustomization("", "fixed", "fleet", time.Minute),
-			timeline: append(fluxsim.KustomizationHealthCheckFailing(rev1, 0)[:1], shift(fluxsim.KustomizationFixed(rev2), 30*time.Second)...), pendingFor: 2 * time.Second},
+		{name: "healthy: transient ArtifactFailed at birth", pendingFor: 2 * time.Second,
+			plays: []play{{ks("ok"), fluxsim.KustomizationBirth(rev1)}}},
+		{name: "healthy: HelmRelease install with transient SourceNotReady", pendingFor: 2 * time.Second,
+			plays: []play{{fluxsim.HelmRelease("", "ok", "podinfo", time.Minute), fluxsim.HelmReleaseInstall("6.5.0")}}},
+		{name: "failing: health check alternating False and Unknown", pendingFor: 2 * time.Second, fires: "bad", reason: meta.HealthCheckFailedReason,
+			plays: []play{{ks("bad"), fluxsim.KustomizationHealthCheckFailing(rev1, 2)}}},
+		{name: "failing: invalid manifest retried every interval", pendingFor: 2 * time.Second, fires: "broken", reason: meta.ReconciliationFailedReason,
+			plays: []play{{ks("broken"), fluxsim.KustomizationInvalidManifest(rev1, 3)}}},
+		{name: "stalled: HelmRelease exhausting its retries fires before pendingFor", pendingFor: time.Hour, fires: "stuck", reason: "RetriesExceeded",
+			plays: []play{{fluxsim.HelmRelease("", "stuck", "podinfo", time.Minute), fluxsim.HelmReleaseRetriesExhausted("6.5.0")}}},
+		{name: "failing: GitRepository losing its credentials", pendingFor: 2 * time.Second, fires: "fleet", reason: sourcev1.AuthenticationFailedReason,
+			plays: []play{{fluxsim.GitRepository("", "fleet", time.Minute), append(fluxsim.GitRepositoryHealthy(rev1), fluxsim.Shift(fluxsim.GitRepositoryAuthFailed(), 30*time.Second)...)}}},
+		{name: "in progress then healthy: fix pushed mid-check", pendingFor: 2 * time.Second,
+			plays: []play{{ks("fixed"), append(fluxsim.KustomizationHealthCheckFailing(rev1, 0)[:1], fluxsim.Shift(fluxsim.KustomizationFixed(rev2), 30*time.Second)...)}}},
+		// app waits about a second (57 Flux seconds) on infra, longer than
+		// pendingFor: blocked time must not count.
+		{name: "blocked: dependsOn chain healing by itself", pendingFor: 500 * time.Millisecond,
+			plays: []play{
+				{ks("infra"), fluxsim.KustomizationSlowBirth(rev1, 40*time.Second)},
+				{ks("app", "infra"), fluxsim.KustomizationWaitsFor("infra", rev1, 41*time.Second)},
+			}},
 	}
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
 			t.Parallel()
 			ns := newNamespace(t, nil)
-			fx.object.SetNamespace(ns)
-			kind := kindOf(t, fx.object)
-			fw := newFluxWatch(t, ns, "replay", fluxwatchv1.FluxWatchSpec{
-				Targets: []fluxwatchv1.Target{{Kind: kind}}, PendingFor: dur(fx.pendingFor)})
-			mustCreate(t, fx.object)
-			if err := writer.Play(context.Background(), fx.object, fx.timeline, speedup); err != nil {
-				t.Fatal(err)
+			var targets []fluxwatchv1.Target
+			for _, p := range fx.plays {
+				p.object.SetNamespace(ns)
+				targets = append(targets, fluxwatchv1.Target{Kind: kindOf(t, p.object), Name: p.object.GetName()})
 			}
-			if fx.fires {
+			fw := newFluxWatch(t, ns, "replay", fluxwatchv1.FluxWatchSpec{Targets: targets, PendingFor: dur(fx.pendingFor)})
+			errs := make(chan error, len(fx.plays))
+			for _, p := range fx.plays {
+				mustCreate(t, p.object)
+				go func() { errs <- writer.Play(context.Background(), p.object, p.timeline, speedup) }()
+			}
+			for range fx.plays {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if fx.fires != "" {
 				eventually(t, fx.pendingFor+margin, "ResourceFailing", func() bool { return len(events(t, fw, controller.ReasonResourceFailing)) > 0 })
 			}
 			// Long enough for a second, wrong event to show.
 			time.Sleep(min(fx.pendingFor, 3*time.Second) + time.Second)
 			evs := events(t, fw, controller.ReasonResourceFailing)
-			if !fx.fires {
+			if fx.fires == "" {
 				if len(evs) != 0 {
-					t.Fatalf("fired %q; this timeline must emit nothing", evs[0].Message)
+					t.Fatalf("fired %q; this story must emit nothing", evs[0].Message)
 				}
 				return
 			}
-			if len(evs) != 1 || evs[0].Annotations[controller.AnnotationReason] != fx.reason {
-				t.Fatalf("got %d ResourceFailing (%v); want one with reason %s", len(evs), evs, fx.reason)
+			if len(evs) != 1 || evs[0].Annotations[controller.AnnotationName] != fx.fires || evs[0].Annotations[controller.AnnotationReason] != fx.reason {
+				for _, e := range evs {
+					t.Logf("event: %s", e.Message)
+				}
+				t.Fatalf("got %d ResourceFailing; want one, for %s with reason %s", len(evs), fx.fires, fx.reason)
 			}
 		})
 	}
-}
-
-func shift(tl fluxsim.Timeline, by time.Duration) fluxsim.Timeline {
-	out := make(fluxsim.Timeline, len(tl))
-	for i, s := range tl {
-		s.At += by
-		out[i] = s
-	}
-	return out
 }
 
 func kindOf(t *testing.T, obj client.Object) string {

@@ -385,3 +385,51 @@ func TestSixtyIncidentsGiveSixtyEvents(t *testing.T) {
 		t.Errorf("status firing=%d incidents=%d truncated=%d ledger=%d; want 60 50 10 60", got.Status.Firing, len(got.Status.Incidents), got.Status.IncidentsTruncated, len(got.Status.Ledger))
 	}
 }
+
+// TestDependencyChangeReEvaluatesDependents: Flux writes nothing on a
+// dependent's 30 s re-checks, so the FluxWatch must notice the dependency's
+// own change. It tracks only "app"; "infra", which app depends on, is not
+// tracked, so when infra fails app fails, naming infra as the cause.
+func TestDependencyChangeReEvaluatesDependents(t *testing.T) {
+	startController(t, controller.ManagerOptions{})
+	ns := newNamespace(t, nil)
+	fw := newFluxWatch(t, ns, "apps", fluxwatchv1.FluxWatchSpec{
+		Targets: []fluxwatchv1.Target{kustomizationTarget("app")}, PendingFor: dur(time.Hour)})
+	infra := newKustomization(t, ns, "infra")
+	app := newKustomization(t, ns, "app", "infra")
+	// app still says DependencyNotReady from a moment ago; infra is healthy,
+	// so app only waits for Flux's next re-check: in progress.
+	mustWrite(t, app, fluxsim.Status{Ready: fluxsim.Ready(down, meta.DependencyNotReadyReason, "dependency '"+ns+"/infra' is not ready")})
+	eventually(t, margin, "app tracked, no incident", func() bool {
+		got := getFW(t, fw)
+		return got.Status.Tracked == 1 && got.Status.Healthy == 1
+	})
+
+	// Only infra is written.
+	mustWrite(t, infra, failing(fluxsim.HealthCheckFailedMessage))
+	eventually(t, margin, "app failing because of infra", func() bool {
+		got := getFW(t, fw)
+		return len(got.Status.Incidents) == 1 && got.Status.Incidents[0].Name == "app" &&
+			got.Status.Incidents[0].Reason == "DependencyFailed" && strings.Contains(got.Status.Incidents[0].Message, "infra")
+	})
+}
+
+// TestInProgressBlinksDoNotWriteStatus: every interval a healthy
+// Kustomization passes through Ready=Unknown for a moment; the FluxWatch
+// status must not be rewritten for it.
+func TestInProgressBlinksDoNotWriteStatus(t *testing.T) {
+	startController(t, controller.ManagerOptions{})
+	ns := newNamespace(t, nil)
+	fw := newFluxWatch(t, ns, "apps", fluxwatchv1.FluxWatchSpec{Targets: []fluxwatchv1.Target{kustomizationTarget("*")}})
+	k := newKustomization(t, ns, "podinfo")
+	eventually(t, margin, "tracked", func() bool { return getFW(t, fw).Status.Tracked == 1 })
+	time.Sleep(time.Second)
+	before := getFW(t, fw).ResourceVersion
+	for i := 0; i < 3; i++ {
+		mustLast(t, k, fluxsim.KustomizationIntervalBlink(rev1))
+	}
+	time.Sleep(2 * time.Second)
+	if after := getFW(t, fw).ResourceVersion; after != before {
+		t.Errorf("FluxWatch rewritten by in-progress blinks: resourceVersion %s -> %s", before, after)
+	}
+}

@@ -198,7 +198,7 @@ func (w *Writer) apply(obj client.Object, s Status, now metav1.Time) (string, er
 			o.Status.History = helmv2.Snapshots{{
 				Name: o.Name, Namespace: o.Namespace, Version: 1, ChartName: o.Name,
 				ChartVersion: s.Revision, ConfigDigest: "sha256:0", Digest: "sha256:0",
-				Status: "deployed",
+				Status: "deployed", FirstDeployed: now, LastDeployed: now,
 			}}
 		}
 		if s.Failures != nil {

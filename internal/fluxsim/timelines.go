@@ -179,3 +179,72 @@ func (w *Writer) Last(ctx context.Context, obj client.Object, tl Timeline) error
 	}
 	return nil
 }
+
+// InvalidManifestMessage is kustomize-controller's dry-run failure for a
+// Service with a string port.
+const InvalidManifestMessage = "Service/default/broken-svc dry-run failed: failed to create typed patch object (/broken-svc; /v1, Kind=Service): .spec.ports[0].port: expected numeric (int or float), got string"
+
+// KustomizationInvalidManifest is a Kustomization with an invalid manifest:
+// Ready=False/ReconciliationFailed at once, retried every interval with a
+// brief Ready=Unknown each time. Never Stalled; observedGeneration stays -1.
+func KustomizationInvalidManifest(rev string, retries int) Timeline {
+	tl := Timeline{}
+	for i := 0; i <= retries; i++ {
+		at := time.Duration(1+60*i) * time.Second
+		if i > 0 {
+			tl = append(tl, Step{At: at - 200*time.Millisecond, Status: Status{Ready: Ready(u, meta.ProgressingReason, "Reconciliation in progress")}})
+		}
+		tl = append(tl, Step{At: at, Status: Status{AttemptedRevision: rev,
+			Ready: Ready(f, meta.ReconciliationFailedReason, InvalidManifestMessage),
+			Conds: []metav1.Condition{reconciling(meta.ProgressingWithRetryReason, "Detecting drift for revision "+rev+" with a timeout of 1m0s")}}})
+	}
+	return tl
+}
+
+// HelmReleaseInstall is a healthy HelmRelease's first install: the
+// transient Ready=False/SourceNotReady at birth, the install, then
+// Ready=True/InstallSucceeded.
+func HelmReleaseInstall(chart string) Timeline {
+	return Timeline{
+		{At: 1 * time.Second, Status: Status{Ready: Ready(f, "SourceNotReady", "HelmChart 'apps/apps-podinfo' is not ready: latest generation of object has not been reconciled"),
+			Conds: []metav1.Condition{reconciling(meta.ProgressingReason, "Fulfilling prerequisites")}}},
+		{At: 2 * time.Second, Status: Status{AttemptedRevision: chart, Ready: Ready(u, meta.ProgressingReason, "Running 'install' action with timeout of 1m0s")}},
+		{At: 3 * time.Second, Status: Status{Revision: chart, ObservedGeneration: CurrentGeneration(),
+			Ready: Ready(t, helmv2.InstallSucceededReason, "Helm install succeeded for release apps/podinfo.v1 with chart podinfo@"+chart),
+			Conds: []metav1.Condition{*Cond(helmv2.ReleasedCondition, t, helmv2.InstallSucceededReason, "Helm install succeeded")}, Remove: []string{meta.ReconcilingCondition}}},
+	}
+}
+
+// KustomizationSlowBirth is a Kustomization whose health checks take
+// checks long before it becomes Ready (a dependency still applying).
+func KustomizationSlowBirth(rev string, checks time.Duration) Timeline {
+	return Timeline{
+		{At: 1 * time.Second, Status: Status{AttemptedRevision: rev, Ready: Ready(u, meta.ProgressingReason, "Reconciliation in progress"),
+			Conds: []metav1.Condition{reconciling(meta.ProgressingReason, "Running health checks for revision "+rev+" with a timeout of 5m0s")}}},
+		{At: 1*time.Second + checks, Status: Status{Revision: rev, ObservedGeneration: CurrentGeneration(), Ready: Ready(t, meta.ReconciliationSucceededReason, "Applied revision: "+rev),
+			Remove: []string{meta.ReconcilingCondition}}},
+	}
+}
+
+// KustomizationWaitsFor is a dependent of a dependency that becomes Ready
+// at dependencyReady: Ready=False/DependencyNotReady until Flux's next
+// dependency re-check (every 30 s), then a normal reconciliation.
+func KustomizationWaitsFor(dependency, rev string, dependencyReady time.Duration) Timeline {
+	recheck := (dependencyReady/(30*time.Second) + 1) * 30 * time.Second
+	tl := KustomizationDependencyNotReady(dependency)
+	for _, s := range KustomizationBirth(rev)[1:] {
+		s.At += recheck - 2*time.Second
+		tl = append(tl, s)
+	}
+	return tl
+}
+
+// Shift delays every step of tl by d.
+func Shift(tl Timeline, d time.Duration) Timeline {
+	out := make(Timeline, len(tl))
+	for i, s := range tl {
+		s.At += d
+		out[i] = s
+	}
+	return out
+}
