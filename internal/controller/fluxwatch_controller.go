@@ -230,7 +230,11 @@ func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time
 }
 
 func summary(st *fluxwatchv1.FluxWatchStatus) string {
-	s := fmt.Sprintf("watching %d objects, %d firing", st.Tracked, st.Firing)
+	noun := "objects"
+	if st.Tracked == 1 {
+		noun = "object"
+	}
+	s := fmt.Sprintf("watching %d %s, %d firing", st.Tracked, noun, st.Firing)
 	if st.Pending > 0 {
 		s += fmt.Sprintf(", %d pending", st.Pending)
 	}

@@ -141,12 +141,12 @@ func TestLastingFailureFiresOnceAfterTheWindow(t *testing.T) {
 	if open := entry.FiringSince.Sub(entry.OpenedAt.Time); open < pendingFor {
 		t.Errorf("fired %s after the incident opened; want at least pendingFor %s", open, pendingFor)
 	}
-	if r := readyOf(got); r == nil || r.Status != metav1.ConditionTrue || r.Message != "watching 1 objects, 1 firing" {
+	if r := readyOf(got); r == nil || r.Status != metav1.ConditionTrue || r.Message != "watching 1 object, 1 firing" {
 		t.Errorf("Ready = %+v", r)
 	}
 	// What `kubectl get fw` prints: the API server's own table.
 	row := tableRow(t, got)
-	want := []string{"apps", "True", "1", "1", "0", "watching 1 objects, 1 firing"}
+	want := []string{"apps", "True", "1", "1", "0", "watching 1 object, 1 firing"}
 	for i, w := range want {
 		if fmt.Sprint(row[i]) != w {
 			t.Errorf("kubectl get fw column %d = %v, want %q (row %v)", i, row[i], w, row)
