@@ -51,9 +51,10 @@ test: manifests generate fmt vet ## Run the tests against a local control plane 
 	echo ">> FLUXWATCH_FLUX_CRDS=$$crds"; \
 	KUBEBUILDER_ASSETS="$$assets" FLUXWATCH_FLUX_CRDS="$$crds" $(GO) test ./... -count=1 -timeout 30m
 
+FUZZTIME ?= 60s
 .PHONY: fuzz
-fuzz: ## Fuzz the debounce engine for 60s.
-	$(GO) test -fuzz FuzzEngine -fuzztime 60s ./internal/debounce
+fuzz: ## Fuzz the debounce engine for FUZZTIME (60s).
+	$(GO) test -fuzz FuzzEngine -fuzztime $(FUZZTIME) ./internal/debounce
 
 .PHONY: controlplane
 controlplane: ## Build etcd and kube-apiserver for the tests into bin/k8s/ and print their directory.
@@ -76,7 +77,7 @@ run: manifests generate fmt vet ## Run the controller from your host against the
 # docker-build needs a Docker engine, which the development machines and CI
 # do not have; nothing else depends on it.
 .PHONY: docker-build
-docker-build: ## Build the container image $(IMG) with Docker.
+docker-build: ## Build the container image IMG (fluxwatch:latest) with Docker; needs a Docker engine.
 	docker build -t $(IMG) .
 
 ##@ Dependencies
@@ -97,16 +98,27 @@ controller-gen: $(CONTROLLER_GEN) ## Build controller-gen into bin/ if missing.
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-build-tool,hack/tools,sigs.k8s.io/controller-tools/cmd/controller-gen)
 
-# Only the targets that render or install the chart need helm.
+# Only the targets that render or install the chart need helm. The ldflags are
+# those of helm's own release build: without them `helm version` says "v3.22"
+# and `helm template` assumes Kubernetes v1.20 for .Capabilities.KubeVersion.
+HELM_K8S_MINOR := $(shell awk '$$1 == "k8s.io/client-go" { split($$2, v, "."); print v[2] }' hack/helm/go.mod)
+HELM_LDFLAGS := -s -w \
+	-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)
 .PHONY: helm
 helm: $(HELM) ## Build helm into bin/ if missing.
 $(HELM): | $(LOCALBIN)
-	$(call go-build-tool,hack/helm,helm.sh/helm/v3/cmd/helm)
+	$(call go-build-tool,hack/helm,helm.sh/helm/v3/cmd/helm,$(HELM_LDFLAGS))
 
-# go-build-tool builds package $(2) of tool module $(1) into the target, through
-# a temporary file so that an interrupted build leaves nothing that looks done.
+# go-build-tool builds package $(2) of tool module $(1) into the target, with
+# ldflags $(3), through a temporary file so that an interrupted build leaves
+# nothing that looks done.
 define go-build-tool
 @echo ">> building $(notdir $@) from $(1)"
-cd "$(1)" && CGO_ENABLED=0 $(GO) build -trimpath -o "$@.tmp" "$(2)"
+cd "$(1)" && CGO_ENABLED=0 $(GO) build -trimpath $(if $(3),-ldflags "$(3)") -o "$@.tmp" "$(2)"
 mv "$@.tmp" "$@"
 endef
