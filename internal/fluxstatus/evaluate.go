@@ -51,6 +51,11 @@ func Evaluate(r Reading) Verdict {
 		v.Reason = meta.ProgressingReason
 		v.Message = fmt.Sprintf("Flux has not reconciled generation %d yet (observedGeneration %d); last Ready: %s",
 			r.Generation, r.ObservedGeneration, ready.Message)
+		// Ready's lastTransitionTime is when it last became True, possibly
+		// days ago; when the new generation arrived is unknown. Left zero,
+		// the engine counts from when it first sees the object, so a
+		// restart never turns an old Ready=True into an overdue deadline.
+		v.Since = time.Time{}
 		return v
 	case ready.Status == metav1.ConditionFalse:
 		if waitReasons[r.Kind][ready.Reason] {

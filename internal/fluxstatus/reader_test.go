@@ -477,3 +477,20 @@ func TestResolveChainTooLong(t *testing.T) {
 		t.Errorf("%d lookups, want at most %d", lookups, MaxDependencyDepth+1)
 	}
 }
+
+// TestSinceOfANewGeneration: Ready=True at an older generation is in
+// progress since an unknown moment; its days-old lastTransitionTime must not
+// reach the engine, or a restart would fire the progressing deadline at once.
+func TestSinceOfANewGeneration(t *testing.T) {
+	k := ks("apps", "podinfo", ksConds(ready(metav1.ConditionTrue, meta.ReconciliationSucceededReason, "Applied revision: "+rev1, -86400)))
+	k.Generation, k.Status.ObservedGeneration = 2, 1
+	v := Evaluate(mustRead(t, k))
+	if v.State != "InProgress" || !v.Since.IsZero() {
+		t.Errorf("Ready=True at an older generation: state %s since %v; want InProgress since unknown (zero)", v.State, v.Since)
+	}
+	// The same object at its current generation is healthy since that time.
+	k.Status.ObservedGeneration = 2
+	if v := Evaluate(mustRead(t, k)); v.State != "Healthy" || !v.Since.Equal(at(-86400).Time) {
+		t.Errorf("current generation: state %s since %v", v.State, v.Since)
+	}
+}
