@@ -15,24 +15,37 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// options are the command line settings.
+type options struct {
+	manager     controller.ManagerOptions
+	zap         zap.Options
+	showVersion bool
+}
+
+// bindFlags registers every flag on fs. --kubeconfig is registered on the
+// default flag set by controller-runtime and read by ctrl.GetConfig.
+func bindFlags(fs *flag.FlagSet, o *options) {
+	m := &o.manager
+	fs.StringVar(&m.MetricsBindAddress, "metrics-bind-address", ":8080", "The address the metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&m.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "The address the health probe endpoint binds to.")
+	fs.BoolVar(&m.LeaderElection, "leader-elect", false, "Enable leader election, so that only one replica is active at a time.")
+	fs.StringVar(&m.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
+	fs.BoolVar(&m.NoCrossNamespaceRefs, "no-cross-namespace-refs", false, "Refuse FluxWatch targets outside the FluxWatch's own namespace (multi-tenancy lockdown, as Flux's flag of the same name).")
+	fs.IntVar(&m.MaxConcurrentReconciles, "concurrent", 4, "The number of FluxWatches reconciled in parallel.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
+	o.zap.BindFlags(fs)
+}
+
 func main() {
-	var o controller.ManagerOptions
-	flag.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "The address the metrics endpoint binds to; \"0\" disables it.")
-	flag.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "The address the health probe endpoint binds to.")
-	flag.BoolVar(&o.LeaderElection, "leader-elect", false, "Enable leader election, so that only one replica is active at a time.")
-	flag.StringVar(&o.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
-	flag.BoolVar(&o.NoCrossNamespaceRefs, "no-cross-namespace-refs", false, "Refuse FluxWatch targets outside the FluxWatch's own namespace (multi-tenancy lockdown, as Flux's flag of the same name).")
-	flag.IntVar(&o.MaxConcurrentReconciles, "concurrent", 4, "The number of FluxWatches reconciled in parallel.")
-	showVersion := flag.Bool("version", false, "Print the version and exit.")
-	zapOpts := zap.Options{Development: false}
-	zapOpts.BindFlags(flag.CommandLine)
+	var o options
+	bindFlags(flag.CommandLine, &o)
 	flag.Parse()
 
-	if *showVersion {
+	if o.showVersion {
 		fmt.Println(version)
 		return
 	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	log := ctrl.Log.WithName("setup")
 
 	cfg, err := ctrl.GetConfig()
@@ -41,7 +54,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	mgr, err := controller.NewManager(ctx, cfg, o)
+	mgr, err := controller.NewManager(ctx, cfg, o.manager)
 	if err != nil {
 		log.Error(err, "unable to set up the manager")
 		os.Exit(1)

@@ -47,7 +47,7 @@ func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, fluxwatchv1.AddToScheme, fluxstatus.AddToScheme} {
 		if err := add(s); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("build scheme: %w", err)
 		}
 	}
 	return s, nil

@@ -209,20 +209,14 @@ func (w *Writer) apply(obj client.Object, s Status, now metav1.Time) (string, er
 		setConds(&o.Status.Conditions, s, gen, now)
 		o.Status.ObservedGeneration = observed(s, gen, o.Status.ObservedGeneration)
 		if s.Revision != "" {
-			o.Status.Artifact = &meta.Artifact{
-				Path: "gitrepository/" + o.Namespace + "/" + o.Name + "/artifact.tar.gz", URL: "http://source-controller/" + o.Name + ".tar.gz",
-				Revision: s.Revision, Digest: "sha256:0", LastUpdateTime: now,
-			}
+			o.Status.Artifact = artifact("gitrepository", o, s.Revision, now)
 		}
 		return SourceController, nil
 	case *sourcev1.OCIRepository:
 		setConds(&o.Status.Conditions, s, gen, now)
 		o.Status.ObservedGeneration = observed(s, gen, o.Status.ObservedGeneration)
 		if s.Revision != "" {
-			o.Status.Artifact = &meta.Artifact{
-				Path: "ocirepository/" + o.Namespace + "/" + o.Name + "/artifact.tar.gz", URL: "http://source-controller/" + o.Name + ".tar.gz",
-				Revision: s.Revision, Digest: "sha256:0", LastUpdateTime: now,
-			}
+			o.Status.Artifact = artifact("ocirepository", o, s.Revision, now)
 		}
 		return SourceController, nil
 	case *sourcev1.HelmChart:
@@ -231,4 +225,13 @@ func (w *Writer) apply(obj client.Object, s Status, now metav1.Time) (string, er
 		return SourceController, nil
 	}
 	return "", fmt.Errorf("fluxsim cannot write the status of %T", obj)
+}
+
+// artifact is the artifact source-controller stores for a source revision.
+func artifact(kind string, o client.Object, revision string, now metav1.Time) *meta.Artifact {
+	return &meta.Artifact{
+		Path:     kind + "/" + o.GetNamespace() + "/" + o.GetName() + "/artifact.tar.gz",
+		URL:      "http://source-controller." + o.GetNamespace() + "/" + kind + "/" + o.GetName() + "/artifact.tar.gz",
+		Revision: revision, Digest: "sha256:0", LastUpdateTime: now,
+	}
 }

@@ -25,14 +25,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	fluxwatchv1alpha1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
-	"github.com/fluxwatch/fluxwatch/internal/fluxstatus"
+	"github.com/fluxwatch/fluxwatch/internal/controller"
 )
 
 const (
@@ -68,16 +66,13 @@ type Env struct {
 // NewScheme returns a scheme with every type the tests handle: client-go's,
 // apiextensions v1, FluxWatch and the Flux groups FluxWatch reads.
 func NewScheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme,
-		apiextensionsv1.AddToScheme,
-		fluxwatchv1alpha1.AddToScheme,
-		fluxstatus.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			return nil, fmt.Errorf("build scheme: %w", err)
-		}
+	// The controller's own scheme, plus the CRD types tests install.
+	s, err := controller.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	if err := apiextensionsv1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("build scheme: %w", err)
 	}
 	return s, nil
 }
