@@ -433,3 +433,42 @@ func TestInProgressBlinksDoNotWriteStatus(t *testing.T) {
 		t.Errorf("FluxWatch rewritten by in-progress blinks: resourceVersion %s -> %s", before, after)
 	}
 }
+
+// TestSuspendedFluxWatchEmitsNothingAndReEvaluatesOnResume: while the
+// FluxWatch is suspended nothing is announced; on resume everything is
+// evaluated again, and an incident that fired before and recovered meanwhile
+// ends with its event.
+func TestSuspendedFluxWatchEmitsNothingAndReEvaluatesOnResume(t *testing.T) {
+	startController(t, controller.ManagerOptions{})
+	ns := newNamespace(t, nil)
+	fw := newFluxWatch(t, ns, "apps", fluxwatchv1.FluxWatchSpec{
+		Targets: []fluxwatchv1.Target{kustomizationTarget("*")}, PendingFor: dur(time.Second)})
+	fired := newKustomization(t, ns, "fired")
+	later := newKustomization(t, ns, "later")
+	eventually(t, margin, "tracked", func() bool { return getFW(t, fw).Status.Tracked == 2 })
+	mustWrite(t, fired, failing("boom"))
+	eventually(t, margin, "ResourceFailing", func() bool { return len(events(t, fw, controller.ReasonResourceFailing)) == 1 })
+
+	setSuspend := func(v bool) {
+		t.Helper()
+		cur := getFW(t, fw)
+		cur.Spec.Suspend = v
+		if err := k8s.Update(context.Background(), cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSuspend(true)
+	eventually(t, margin, "Ready=False Suspended", func() bool {
+		r := readyOf(getFW(t, fw))
+		return r != nil && r.Reason == controller.ReasonSuspended
+	})
+	mustWrite(t, fired, healthy(rev2))
+	mustWrite(t, later, failing("boom while suspended"))
+	never(t, time.Now().Add(3*time.Second), "an event while suspended", func() bool { return len(events(t, fw)) > 1 })
+
+	setSuspend(false)
+	eventually(t, margin, "the recovery announced on resume", func() bool { return len(events(t, fw, controller.ReasonResourceRecovered)) == 1 })
+	eventually(t, margin, "the failure during suspension fires after a fresh window", func() bool {
+		return len(eventsFor(events(t, fw, controller.ReasonResourceFailing), "Kustomization", "later")) == 1
+	})
+}
