@@ -18,6 +18,7 @@ func TestFlags(t *testing.T) {
 		"--leader-election-namespace=fluxwatch-system",
 		"--no-cross-namespace-refs",
 		"--concurrent=2",
+		"--watch-label-selector=sharding.fluxcd.io/key in (shard1)",
 		"--zap-log-level=debug",
 		"--zap-encoder=json",
 	}
@@ -26,7 +27,8 @@ func TestFlags(t *testing.T) {
 	}
 	m := o.manager
 	if m.MetricsBindAddress != ":9090" || m.HealthProbeBindAddress != ":9091" || !m.LeaderElection ||
-		m.LeaderElectionNS != "fluxwatch-system" || !m.NoCrossNamespaceRefs || m.MaxConcurrentReconciles != 2 {
+		m.LeaderElectionNS != "fluxwatch-system" || !m.NoCrossNamespaceRefs || m.MaxConcurrentReconciles != 2 ||
+		m.WatchLabelSelector != "sharding.fluxcd.io/key in (shard1)" {
 		t.Errorf("parsed options = %+v", m)
 	}
 	if f := flag.CommandLine.Lookup("kubeconfig"); f == nil || f.Value.String() != "/tmp/kubeconfig" {

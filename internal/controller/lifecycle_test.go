@@ -267,3 +267,30 @@ func kindOf(t *testing.T, obj client.Object) string {
 	}
 	return gvks[0].Kind
 }
+
+// TestShardsSplitTheFluxWatches runs two instances side by side, as Flux
+// shards its controllers: each reconciles only the FluxWatches its
+// --watch-label-selector matches, so every incident is announced once.
+func TestShardsSplitTheFluxWatches(t *testing.T) {
+	startController(t, controller.ManagerOptions{WatchLabelSelector: "sharding.fluxcd.io/key=shard1"})
+	startController(t, controller.ManagerOptions{WatchLabelSelector: "!sharding.fluxcd.io/key"})
+	ns := newNamespace(t, nil)
+	k := newKustomization(t, ns, "podinfo")
+	spec := fluxwatchv1.FluxWatchSpec{Targets: []fluxwatchv1.Target{kustomizationTarget("*")}, PendingFor: dur(time.Second)}
+	sharded := &fluxwatchv1.FluxWatch{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sharded",
+		Labels: map[string]string{"sharding.fluxcd.io/key": "shard1"}}, Spec: spec}
+	if err := k8s.Create(context.Background(), sharded); err != nil {
+		t.Fatal(err)
+	}
+	plain := newFluxWatch(t, ns, "plain", spec)
+	mustWrite(t, k, failing("boom"))
+	for _, fw := range []*fluxwatchv1.FluxWatch{sharded, plain} {
+		eventually(t, margin+time.Second, "ResourceFailing on "+fw.Name, func() bool { return len(events(t, fw, controller.ReasonResourceFailing)) > 0 })
+	}
+	time.Sleep(2 * time.Second)
+	for _, fw := range []*fluxwatchv1.FluxWatch{sharded, plain} {
+		if n := len(events(t, fw, controller.ReasonResourceFailing)); n != 1 {
+			t.Errorf("%s: %d ResourceFailing; want 1 (one shard reconciles it)", fw.Name, n)
+		}
+	}
+}

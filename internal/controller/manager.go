@@ -2,10 +2,13 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -36,6 +39,10 @@ type ManagerOptions struct {
 	MaxConcurrentReconciles int
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
+	// WatchLabelSelector restricts the FluxWatches this instance reconciles,
+	// so that several instances can split a fleet the way Flux shards its
+	// controllers (sharding.fluxcd.io/key). Empty: all of them.
+	WatchLabelSelector string
 	// SkipNameValidation lets one process build several managers in turn
 	// (tests restarting the controller); controller-runtime otherwise refuses
 	// a second controller of the same name because of its metrics.
@@ -64,8 +71,12 @@ func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.M
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
+	watchSelector, err := labels.Parse(o.WatchLabelSelector)
+	if err != nil {
+		return nil, fmt.Errorf("parse --watch-label-selector %q: %w", o.WatchLabelSelector, err)
+	}
 	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = "fluxwatch.fluxwatch.dev"
+		o.LeaderElectionID = leaderElectionID(o.WatchLabelSelector)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -76,8 +87,11 @@ func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.M
 		LeaderElectionNamespace: o.LeaderElectionNS,
 		// Releasing the lease on shutdown lets the next leader start at once.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{DefaultTransform: transform},
-		Controller:                    config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
+		Cache: cache.Options{
+			DefaultTransform: transform,
+			ByObject:         map[client.Object]cache.ByObject{&fluxwatchv1.FluxWatch{}: {Label: watchSelector}},
+		},
+		Controller: config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
 		Client: client.Options{Cache: &client.CacheOptions{
 			// Events are only created, never read: do not cache them.
 			DisableFor: []client.Object{&corev1.Event{}},
@@ -102,6 +116,17 @@ func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.M
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// leaderElectionID gives each shard its own lease: instances with the same
+// selector elect one leader among them, instances of different shards run
+// side by side.
+func leaderElectionID(selector string) string {
+	if selector == "" {
+		return "fluxwatch.fluxwatch.dev"
+	}
+	sum := sha256.Sum256([]byte(selector))
+	return "fluxwatch-" + hex.EncodeToString(sum[:4]) + ".fluxwatch.dev"
 }
 
 // transform drops what FluxWatch never reads before an object enters the
