@@ -276,8 +276,11 @@ type FluxWatch struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// Spec declares what to watch and the windows.
 	// +required
 	Spec FluxWatchSpec `json:"spec"`
+	// Status is what the controller observed: counts, open incidents and
+	// their durable record.
 	// +optional
 	Status FluxWatchStatus `json:"status,omitempty"`
 }
@@ -287,7 +290,8 @@ type FluxWatch struct {
 type FluxWatchList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []FluxWatch `json:"items"`
+	// Items are the FluxWatches.
+	Items []FluxWatch `json:"items"`
 }
 
 func init() {
