@@ -38,6 +38,8 @@ type tracker struct {
 type Engine struct {
 	policy   Policy
 	trackers map[Key]*tracker
+	// unreachable maps a cluster that cannot be read to when it was lost.
+	unreachable map[string]time.Time
 }
 
 // New returns an engine with no keys.
@@ -70,8 +72,60 @@ func (e *Engine) Restore(incidents []Incident) {
 	}
 }
 
+// SetReachable records whether cluster can be read at now. While it cannot,
+// its objects keep their last known state and incidents: nothing of theirs
+// opens, fires or ends, and every clock of theirs (pending windows,
+// progressing deadlines, staleness, keepFiringFor) stops. When the cluster is
+// back, each clock resumes where it stopped: an outage of the watcher's view
+// is neither a failure nor a recovery of what it watches.
+func (e *Engine) SetReachable(now time.Time, cluster string, reachable bool) {
+	lost, wasLost := e.unreachable[cluster]
+	switch {
+	case !reachable && !wasLost:
+		if e.unreachable == nil {
+			e.unreachable = map[string]time.Time{}
+		}
+		e.unreachable[cluster] = now
+	case reachable && wasLost:
+		delete(e.unreachable, cluster)
+		gap := since(now, lost)
+		for _, t := range e.trackers {
+			if t.key.Cluster == cluster {
+				t.shift(gap)
+			}
+		}
+	}
+}
+
+// Reachable reports whether cluster is readable (clusters are reachable
+// until SetReachable says otherwise).
+func (e *Engine) Reachable(cluster string) bool {
+	_, lost := e.unreachable[cluster]
+	return !lost
+}
+
+// shift moves every running clock of t forward by d.
+func (t *tracker) shift(d time.Duration) {
+	later := func(at *time.Time) {
+		if !at.IsZero() {
+			*at = at.Add(d)
+		}
+	}
+	later(&t.versionSeenAt)
+	later(&t.inProgressSince)
+	if t.inc != nil {
+		later(&t.inc.RunningSince)
+		later(&t.inc.HealthySince)
+	}
+}
+
 // Observe records an observation of k at now and applies what is due for k.
+// An observation of an unreachable cluster's object is ignored: it cannot
+// be read, so any observation of it is the last known one.
 func (e *Engine) Observe(now time.Time, k Key, o Observation) []Transition {
+	if !e.Reachable(k.Cluster) {
+		return nil
+	}
 	t := e.tracker(k)
 	if !t.observed {
 		t.versionSeenAt = now
@@ -144,6 +198,9 @@ func (e *Engine) NextDeadline() (time.Time, bool) {
 	}
 	p := e.policy
 	for _, t := range e.trackers {
+		if !e.Reachable(t.key.Cluster) {
+			continue
+		}
 		inc := t.inc
 		if inc != nil && inc.Phase != Firing && !inc.RunningSince.IsZero() {
 			consider(inc.RunningSince.Add(max(pendingFor(p)-inc.Counted, 0)))
@@ -218,6 +275,9 @@ func (e *Engine) tracker(k Key) *tracker {
 // then the timers. Calling it again at the same instant changes nothing,
 // which is what lets Advance evaluate every key on every call.
 func (e *Engine) evaluate(now time.Time, t *tracker) []Transition {
+	if !e.Reachable(t.key.Cluster) {
+		return nil
+	}
 	ev := evaluation{now: now, t: t, p: e.policy}
 	if t.observed {
 		t.stale = isStale(now, t)

@@ -10,12 +10,13 @@ import (
 // The fuzz input is a 3-byte policy header followed by 5-byte operations:
 // opcode, time step, key, arg1, arg2 (missing bytes read as zero).
 const (
-	fzObserve = iota // also 1 and 2: observations are the common case
-	fzGone    = 3
-	fzAdvance = 4
-	fzRestart = 5
-	fzToNext  = 6 // advance to NextDeadline, checking it is exact
-	fzPolicy  = 7
+	fzObserve   = iota // also 1: observations are the common case
+	fzReachable = 2    // the keys' cluster becomes unreachable (arg1 even) or reachable
+	fzGone      = 3
+	fzAdvance   = 4
+	fzRestart   = 5
+	fzToNext    = 6 // advance to NextDeadline, checking it is exact
+	fzPolicy    = 7
 )
 
 var (
@@ -148,6 +149,8 @@ func (h *fzHarness) step(opcode, step, key, arg1, arg2 byte) {
 	case fzPolicy:
 		h.policy = fzPolicyOf(arg1, arg1/3, arg2)
 		h.e.SetPolicy(h.policy)
+	case fzReachable:
+		h.e.SetReachable(h.now, k.Cluster, arg1%2 == 1)
 	default:
 		o := Observation{
 			State:   fzStates[int(arg1)%len(fzStates)],
@@ -164,7 +167,9 @@ func (h *fzHarness) step(opcode, step, key, arg1, arg2 byte) {
 		if arg2&4 != 0 {
 			o.Since = h.now.Add(-time.Duration(arg2>>3) * m)
 		}
-		h.lifeOf(k).lastState = o.State
+		if h.e.Reachable(k.Cluster) {
+			h.lifeOf(k).lastState = o.State
+		}
 		h.check(h.e.Observe(h.now, k, o), "")
 	}
 	h.checkInvariants()
