@@ -25,11 +25,29 @@ help: ## Display this help.
 
 .DEFAULT_GOAL := help
 
+##@ Getting started
+
+# The demo needs what the tests need, built the same way: the local control
+# plane and the Flux CRDs.
+.PHONY: demo
+demo: ## See FluxWatch at work in about two minutes, no cluster needed (ARGS=--keep: leave it running, ARGS=--help: options).
+	@assets="$$(hack/controlplane.sh)"; \
+	crds="$$(hack/flux-crds.sh)"; \
+	echo ">> KUBEBUILDER_ASSETS=$$assets"; \
+	echo ">> FLUXWATCH_FLUX_CRDS=$$crds"; \
+	echo ">> go run ./cmd/fluxwatch-demo $(ARGS)"; \
+	export KUBEBUILDER_ASSETS="$$assets" FLUXWATCH_FLUX_CRDS="$$crds"; \
+	$(GO) run ./cmd/fluxwatch-demo $(ARGS)
+
 ##@ Development
 
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml).
 	"$(CONTROLLER_GEN)" rbac:roleName=fluxwatch-manager crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+# The Helm chart ships the same CRDs and ClusterRole rules (test/install fails on drift).
+	rm -f charts/fluxwatch/files/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/fluxwatch/files/crds/
+	cp config/rbac/role.yaml charts/fluxwatch/files/rbac/role.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods of the API types.
@@ -50,6 +68,10 @@ test: manifests generate fmt vet ## Run the tests against a local control plane 
 	echo ">> KUBEBUILDER_ASSETS=$$assets"; \
 	echo ">> FLUXWATCH_FLUX_CRDS=$$crds"; \
 	KUBEBUILDER_ASSETS="$$assets" FLUXWATCH_FLUX_CRDS="$$crds" $(GO) test ./... -count=1 -timeout 30m
+
+# The chart tests (test/install) run the helm built from hack/helm.
+test: helm
+test: export FLUXWATCH_HELM = $(HELM)
 
 FUZZTIME ?= 60s
 .PHONY: fuzz
