@@ -2,9 +2,9 @@ module github.com/fluxwatch/fluxwatch/hack/helm
 
 go 1.26.0
 
-// helm, for the targets that render or install the chart. It is built lazily,
-// into bin/helm-<version>, only by the make targets that need it; `make test`
-// does not.
+// helm, for the chart tests (test/install) and the targets that render or
+// install the chart. It is built once, into bin/helm-<version>, by `make helm`
+// (a dependency of `make test`).
 //
 // A module of its own rather than part of ../tools: helm v3.22 requires k8s.io
 // v0.37 while controller-gen v0.21 is built against v0.36, and one module would

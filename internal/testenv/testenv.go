@@ -203,7 +203,9 @@ func storageVersion(crd *apiextensionsv1.CustomResourceDefinition) string {
 // Stop stops the control plane and removes the kubeconfig file, if one was
 // written. Stopping twice is harmless.
 func (e *Env) Stop() error {
-	untrack(e)
+	// Untracked only once stopped: a signal arriving while another Stop runs
+	// must still find the Env, and waits for that Stop on e.mu.
+	defer untrack(e)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var errs []error
