@@ -63,27 +63,14 @@ func startController(t *testing.T, opts controller.ManagerOptions) (stop func())
 	opts.MetricsBindAddress = "0"
 	opts.HealthProbeBindAddress = "0"
 	opts.SkipNameValidation = true
-	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := controller.NewManager(ctx, env.Config, opts)
+	mgr, err := controller.NewManager(context.Background(), env.Config, opts)
 	if err != nil {
-		cancel()
 		t.Fatalf("new manager: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	var stopped atomic.Bool
+	run := testenv.Run(context.Background(), mgr)
 	stop = func() {
-		if stopped.Swap(true) {
-			return
-		}
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager stopped with an error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop within 30s")
+		if err := run(); err != nil {
+			t.Errorf("manager: %v", err)
 		}
 	}
 	t.Cleanup(stop)

@@ -188,17 +188,7 @@ const InvalidManifestMessage = "Service/default/broken-svc dry-run failed: faile
 // Ready=False/ReconciliationFailed at once, retried every interval with a
 // brief Ready=Unknown each time. Never Stalled; observedGeneration stays -1.
 func KustomizationInvalidManifest(rev string, retries int) Timeline {
-	tl := Timeline{}
-	for i := 0; i <= retries; i++ {
-		at := time.Duration(1+60*i) * time.Second
-		if i > 0 {
-			tl = append(tl, Step{At: at - 200*time.Millisecond, Status: Status{Ready: Ready(u, meta.ProgressingReason, "Reconciliation in progress")}})
-		}
-		tl = append(tl, Step{At: at, Status: Status{AttemptedRevision: rev,
-			Ready: Ready(f, meta.ReconciliationFailedReason, InvalidManifestMessage),
-			Conds: []metav1.Condition{reconciling(meta.ProgressingWithRetryReason, "Detecting drift for revision "+rev+" with a timeout of 1m0s")}}})
-	}
-	return tl
+	return Shift(KustomizationInvalidManifestEvery(rev, time.Minute, retries), time.Second)
 }
 
 // HelmReleaseInstall is a healthy HelmRelease's first install: the

@@ -372,3 +372,30 @@ func isFile(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.Mode().IsRegular()
 }
+
+// Runner is anything started with a context that runs until it is
+// cancelled, such as a controller-runtime manager.
+type Runner interface {
+	Start(ctx context.Context) error
+}
+
+// Run starts r in the background. stop cancels it and waits for it to
+// return, at most 30 s; calling stop again returns the same result.
+func Run(ctx context.Context, r Runner) (stop func() error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Start(ctx) }()
+	var once sync.Once
+	var result error
+	return func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case result = <-done:
+			case <-time.After(30 * time.Second):
+				result = errors.New("did not stop within 30s")
+			}
+		})
+		return result
+	}
+}

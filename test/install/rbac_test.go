@@ -22,6 +22,7 @@ import (
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
 	"github.com/fluxwatch/fluxwatch/internal/controller"
 	"github.com/fluxwatch/fluxwatch/internal/fluxsim"
+	"github.com/fluxwatch/fluxwatch/internal/testenv"
 )
 
 const revision = "main@sha1:06a5a13d7f9e2b1c4a8e5f3d2c1b0a9e8d7c6b5a"
@@ -80,32 +81,21 @@ func startControllerAs(t *testing.T, user, ns string) {
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}}
-	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := controller.NewManager(ctx, cfg, controller.ManagerOptions{
+	mgr, err := controller.NewManager(context.Background(), cfg, controller.ManagerOptions{
 		MetricsBindAddress: "0", HealthProbeBindAddress: "0", SkipNameValidation: true,
 		LeaderElection: true, LeaderElectionNS: ns,
 	})
 	if err != nil {
-		cancel()
 		t.Fatalf("new manager: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stop := testenv.Run(context.Background(), mgr)
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager stopped with an error: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop within 30s")
+		if err := stop(); err != nil {
+			t.Errorf("manager: %v", err)
 		}
 	})
 	select {
 	case <-mgr.Elected():
-	case err := <-done:
-		t.Fatalf("manager stopped before it led: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the manager did not win leader election in %s within 30s: %v", ns, logs.grep("ERROR", ns))
 	}
