@@ -7,12 +7,10 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -88,7 +86,7 @@ func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.M
 		// Releasing the lease on shutdown lets the next leader start at once.
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
-			DefaultTransform: transform,
+			DefaultTransform: fluxstatus.CacheTransform,
 			ByObject:         map[client.Object]cache.ByObject{&fluxwatchv1.FluxWatch{}: {Label: watchSelector}},
 		},
 		Controller: config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
@@ -127,17 +125,4 @@ func leaderElectionID(selector string) string {
 	}
 	sum := sha256.Sum256([]byte(selector))
 	return "fluxwatch-" + hex.EncodeToString(sum[:4]) + ".fluxwatch.dev"
-}
-
-// transform drops what FluxWatch never reads before an object enters the
-// cache: managed fields everywhere, and the large status and spec fields of
-// Flux objects (a Kustomization's inventory can hold thousands of entries).
-func transform(obj any) (any, error) {
-	if _, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		return obj, nil
-	}
-	if m, err := meta.Accessor(obj); err == nil {
-		m.SetManagedFields(nil)
-	}
-	return fluxstatus.Strip(obj)
 }

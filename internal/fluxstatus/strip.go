@@ -4,6 +4,8 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -50,4 +52,17 @@ func Strip(obj any) (any, error) {
 func stripMeta(o client.Object) {
 	o.SetManagedFields(nil)
 	o.SetAnnotations(nil)
+}
+
+// CacheTransform is the transform of every FluxWatch cache, local and
+// remote: managed fields dropped from every object, and Strip applied to
+// the Flux objects.
+func CacheTransform(obj any) (any, error) {
+	if _, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		return obj, nil
+	}
+	if m, err := apimeta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return Strip(obj)
 }

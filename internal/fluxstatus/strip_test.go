@@ -162,3 +162,29 @@ func TestStripPassesOtherObjectsThrough(t *testing.T) {
 		t.Errorf("Strip(nil) = %v", got)
 	}
 }
+
+// TestCacheTransform: every cached object loses its managed fields (a
+// FluxWatch or a Namespace carries them too); Flux objects are stripped;
+// labels, which selectors read, stay.
+func TestCacheTransform(t *testing.T) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps", Labels: map[string]string{"env": "production"}, ManagedFields: managedFields}}
+	out, err := CacheTransform(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.(*corev1.Namespace); got.ManagedFields != nil || got.Labels["env"] != "production" {
+		t.Errorf("Namespace after the transform: %+v", got.ObjectMeta)
+	}
+	k := ks(nsFlux, "apps", func(k *kustomizev1.Kustomization) { k.ManagedFields = managedFields })
+	out, err = CacheTransform(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.(*kustomizev1.Kustomization); got.ManagedFields != nil {
+		t.Error("Kustomization kept its managed fields")
+	}
+	tomb := toolscache.DeletedFinalStateUnknown{Key: "flux-system/apps"}
+	if out, err := CacheTransform(tomb); err != nil || out.(toolscache.DeletedFinalStateUnknown).Key != tomb.Key {
+		t.Errorf("tombstone: %v %v", out, err)
+	}
+}
