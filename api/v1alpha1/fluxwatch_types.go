@@ -86,10 +86,47 @@ type FluxWatchSpec struct {
 	// +optional
 	ProgressingDeadline *metav1.Duration `json:"progressingDeadline,omitempty"`
 
+	// Clusters lists the clusters whose Flux objects the targets select.
+	// Default: only the cluster the controller runs in. When set, only the
+	// listed clusters are watched: list "local" to keep that one.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Clusters []Cluster `json:"clusters,omitempty"`
+
 	// Suspend stops the watching: nothing is emitted until it is resumed,
 	// when everything is evaluated again.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Cluster is one cluster to watch.
+// +kubebuilder:validation:XValidation:rule="self.name == 'local' ? !has(self.kubeConfig) : has(self.kubeConfig)",message="the cluster named local is the controller's own and takes no kubeConfig; every other cluster needs kubeConfig.secretRef"
+type Cluster struct {
+	// Name of the cluster, as incidents, events and status show it. "local"
+	// is the cluster the controller runs in.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="cluster name must be a DNS label: lowercase letters, digits and '-'"
+	Name string `json:"name"`
+
+	// KubeConfig reads the cluster's kubeconfig from a Secret in the
+	// FluxWatch's namespace. Only inline server, CA, client certificate and
+	// key, token and basic auth are used: exec and auth-provider plugins and
+	// file paths need the controller's --insecure-kubeconfig-exec,
+	// insecure-skip-tls-verify its --insecure-kubeconfig-tls.
+	// +optional
+	KubeConfig *KubeConfigReference `json:"kubeConfig,omitempty"`
+}
+
+// KubeConfigReference locates a kubeconfig.
+type KubeConfigReference struct {
+	// SecretRef names the Secret, in the FluxWatch's namespace (there is no
+	// namespace field), and its key: "value", then "value.yaml" when no key
+	// is given, as Flux does.
+	// +required
+	SecretRef meta.SecretKeyReference `json:"secretRef"`
 }
 
 // Target selects Flux objects of one kind.
@@ -258,7 +295,35 @@ type FluxWatchStatus struct {
 	// +optional
 	LedgerTruncated int32 `json:"ledgerTruncated,omitempty"`
 
+	// Clusters reports, for each watched cluster, whether it can be read.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Clusters []ClusterStatus `json:"clusters,omitempty"`
+	// ClusterSummary is "connected/total", for `kubectl get -o wide`.
+	// +optional
+	ClusterSummary string `json:"clusterSummary,omitempty"`
+
 	meta.ReconcileRequestStatus `json:",inline"`
+}
+
+// ClusterStatus is what the controller knows of one watched cluster.
+type ClusterStatus struct {
+	// Name of the cluster.
+	Name string `json:"name"`
+	// Connected is false while the cluster cannot be read; its objects then
+	// keep their last known state and their clocks stop.
+	Connected bool `json:"connected"`
+	// Tracked is the number of objects watched on the cluster.
+	// +optional
+	Tracked int32 `json:"tracked,omitempty"`
+	// LastSyncTime is when the cluster was last connected or disconnected.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// Message says why the cluster cannot be read, or what it lacks.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // FluxWatch watches Flux objects and announces, without noise, the ones that
@@ -271,6 +336,7 @@ type FluxWatchStatus struct {
 // +kubebuilder:printcolumn:name="Firing",type="integer",JSONPath=".status.firing"
 // +kubebuilder:printcolumn:name="Pending",type="integer",JSONPath=".status.pending"
 // +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
+// +kubebuilder:printcolumn:name="Clusters",type="string",JSONPath=".status.clusterSummary",priority=1
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 type FluxWatch struct {
 	metav1.TypeMeta   `json:",inline"`

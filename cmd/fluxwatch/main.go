@@ -32,6 +32,8 @@ func bindFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&m.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
 	fs.BoolVar(&m.NoCrossNamespaceRefs, "no-cross-namespace-refs", false, "Refuse FluxWatch targets outside the FluxWatch's own namespace (multi-tenancy lockdown, as Flux's flag of the same name).")
 	fs.StringVar(&m.WatchLabelSelector, "watch-label-selector", "", "Reconcile only the FluxWatches matching this label selector, e.g. 'sharding.fluxcd.io/key in (shard1)' (sharding; each selector has its own leader-election lease).")
+	fs.BoolVar(&m.Kubeconfig.AllowExec, "insecure-kubeconfig-exec", false, "Allow exec and auth-provider plugins and file paths in remote clusters' kubeconfigs (the controller would run them).")
+	fs.BoolVar(&m.Kubeconfig.AllowInsecureTLS, "insecure-kubeconfig-tls", false, "Allow insecure-skip-tls-verify in remote clusters' kubeconfigs.")
 	fs.IntVar(&m.MaxConcurrentReconciles, "concurrent", 4, "The number of FluxWatches reconciled in parallel.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	o.zap.BindFlags(fs)

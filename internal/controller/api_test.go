@@ -32,12 +32,20 @@ func tableRow(t *testing.T, fw *fluxwatchv1.FluxWatch) []interface{} {
 	if err := json.Unmarshal(raw, table); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	// kubectl shows the columns of priority 0; -o wide adds the others.
+	var names, wide []string
 	for _, c := range table.ColumnDefinitions {
-		names = append(names, c.Name)
+		if c.Priority == 0 {
+			names = append(names, c.Name)
+		} else {
+			wide = append(wide, c.Name)
+		}
 	}
 	if got := strings.Join(names, ","); got != "Name,Ready,Tracked,Firing,Pending,Status,Age" {
 		t.Fatalf("printer columns = %s", got)
+	}
+	if got := strings.Join(wide, ","); got != "Clusters" {
+		t.Fatalf("-o wide columns = %s", got)
 	}
 	if len(table.Rows) != 1 {
 		t.Fatalf("table has %d rows", len(table.Rows))

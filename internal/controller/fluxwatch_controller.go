@@ -17,11 +17,14 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/fluxcd/pkg/apis/meta"
 
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
+	"github.com/fluxwatch/fluxwatch/internal/clusters"
 	"github.com/fluxwatch/fluxwatch/internal/debounce"
 	"github.com/fluxwatch/fluxwatch/internal/fluxstatus"
 	"github.com/fluxwatch/fluxwatch/internal/notify"
@@ -49,10 +52,19 @@ type FluxWatchReconciler struct {
 	// NoCrossNamespaceRefs refuses targets outside the FluxWatch's namespace.
 	NoCrossNamespaceRefs bool
 
-	kinds *kindWatcher
+	// Registry holds the remote clusters' caches.
+	Registry *clusters.Registry
+
+	kinds  *kindWatcher
+	ctrl   controller.Controller
+	resync chan event.GenericEvent
 
 	mu      sync.Mutex
 	engines map[types.NamespacedName]*watchEngine
+	// remoteOwners and remoteKinds route remote caches' events to the
+	// FluxWatches reading them.
+	remoteOwners map[*clusters.Remote]map[types.NamespacedName]bool
+	remoteKinds  map[*clusters.Remote]map[string]bool
 }
 
 // watchEngine is the in-memory engine of one FluxWatch. It is only a cache
@@ -73,6 +85,8 @@ func (r *FluxWatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, fw); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.NamespacedName)
+			r.setRemoteOwner(req.NamespacedName, nil)
+			r.Registry.Release(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("get FluxWatch: %w", err)
@@ -141,33 +155,60 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 		ev := r.setReady(fw, now, metav1.ConditionFalse, ReasonInvalidSpec, err.Error())
 		return ctrl.Result{}, ev, nil
 	}
-	sel, err := r.selectObjects(ctx, fw, targets)
-	if err != nil {
-		return ctrl.Result{}, nil, err
+	srcs := r.clusterSources(ctx, fw)
+	sels := make([]selection, len(srcs))
+	for i := range srcs {
+		if !srcs[i].connected {
+			continue
+		}
+		sel, err := r.selectObjects(ctx, fw, targets, srcs[i])
+		if err != nil {
+			if srcs[i].remote == nil {
+				return ctrl.Result{}, nil, err
+			}
+			// A remote that fails a read is unreachable for this round; the
+			// other clusters go on.
+			srcs[i].connected, srcs[i].reason, srcs[i].message = false, ReasonClusterUnreachable, err.Error()
+			continue
+		}
+		sels[i] = sel
 	}
 
 	engine := r.engineFor(fw)
 	var transitions []debounce.Transition
 	current := map[debounce.Key]string{}
-	lookup := r.dependencyLookup(ctx, sel)
-	tracked := func(ref fluxstatus.Ref) bool { _, ok := sel.readings[ref]; return ok }
 	selected := map[debounce.Key]bool{}
-	for _, ref := range sel.sortedRefs() {
-		reading := sel.readings[ref]
-		obs := fluxstatus.Resolve(reading, lookup, tracked)
-		obs.Attempt = attemptDigest(obs.Attempt)
-		obs.StaleAfter = staleAfter(fw, reading)
-		k := keyOf(ref)
-		selected[k] = true
-		current[k] = reading.Revision
-		transitions = append(transitions, engine.Observe(now, k, obs)...)
+	byName := map[string]clusterSource{}
+	for i, src := range srcs {
+		byName[src.name] = src
+		engine.SetReachable(now, src.name, src.connected)
+		if !src.connected {
+			continue
+		}
+		sel := sels[i]
+		lookup := r.dependencyLookup(ctx, src, sel)
+		tracked := func(ref fluxstatus.Ref) bool { _, ok := sel.readings[ref]; return ok }
+		for _, ref := range sel.sortedRefs() {
+			reading := sel.readings[ref]
+			obs := fluxstatus.Resolve(reading, lookup, tracked)
+			obs.Attempt = attemptDigest(obs.Attempt)
+			obs.StaleAfter = staleAfter(fw, reading)
+			k := keyOf(src.name, ref)
+			selected[k] = true
+			current[k] = reading.Revision
+			transitions = append(transitions, engine.Observe(now, k, obs)...)
+		}
 	}
 	for _, k := range engine.Keys() {
 		if selected[k] {
 			continue
 		}
+		src, listed := byName[k.Cluster]
+		if listed && !src.connected {
+			continue // last known state: an unreachable cluster's objects are not gone
+		}
 		cause := debounce.GoneUnwatched
-		if !r.exists(ctx, k) {
+		if listed && !r.exists(ctx, src, k) {
 			cause = debounce.GoneDeleted
 		}
 		transitions = append(transitions, engine.Gone(now, k, cause)...)
@@ -181,7 +222,7 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 			events = append(events, e)
 		}
 	}
-	events = append(events, r.summarise(fw, now, engine, sel)...)
+	events = append(events, r.summarise(fw, now, engine, srcs, sels)...)
 
 	result := ctrl.Result{}
 	if next, ok := engine.NextDeadline(); ok {
@@ -193,9 +234,43 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 
 // summarise writes counts, incidents, the ledger and the Ready condition, and
 // returns the Warning event of a Ready condition that just turned bad.
-func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time, engine *debounce.Engine, sel selection) []notify.Event {
+func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time, engine *debounce.Engine, srcs []clusterSource, sels []selection) []notify.Event {
 	st := &fw.Status
-	st.Tracked = int32(len(sel.readings))
+	var sel selection // what all clusters have in common to report
+	perCluster := map[string]int32{}
+	for _, k := range engine.Keys() {
+		perCluster[k.Cluster]++
+	}
+	prev := map[string]fluxwatchv1.ClusterStatus{}
+	for _, c := range st.Clusters {
+		prev[c.Name] = c
+	}
+	st.Clusters = nil
+	st.Tracked = 0
+	var unreachable []clusterSource
+	for i, src := range srcs {
+		tracked := int32(len(sels[i].readings))
+		if !src.connected {
+			tracked = perCluster[src.name] // their last known state
+			unreachable = append(unreachable, src)
+		}
+		st.Tracked += tracked
+		for _, d := range sels[i].denied {
+			sel.denied = appendUnique(sel.denied, d)
+		}
+		for _, m := range sels[i].missingKinds {
+			sel.missingKinds = appendUnique(sel.missingKinds, m)
+		}
+		cs := fluxwatchv1.ClusterStatus{Name: src.name, Connected: src.connected, Tracked: tracked, Message: src.message}
+		if p, ok := prev[src.name]; ok && p.Connected == cs.Connected && p.LastSyncTime != nil {
+			cs.LastSyncTime = p.LastSyncTime
+		} else {
+			t := metav1.NewTime(now)
+			cs.LastSyncTime = &t
+		}
+		st.Clusters = append(st.Clusters, cs)
+	}
+	st.ClusterSummary = clusterSummary(srcs)
 	st.Suspended, st.Pending, st.Firing = 0, 0, 0
 	for _, k := range engine.Keys() {
 		if s, ok := engine.State(k); ok && s == debounce.Suspended {
@@ -214,6 +289,14 @@ func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time
 	st.Incidents, st.IncidentsTruncated = toShown(incidents)
 	st.Ledger, st.LedgerTruncated = toLedger(incidents)
 
+	if len(unreachable) > 0 && len(sel.denied) == 0 && len(sel.missingKinds) == 0 {
+		var parts []string
+		for _, u := range unreachable {
+			parts = append(parts, fmt.Sprintf("cluster %s: %s", u.name, u.message))
+		}
+		return r.setReady(fw, now, metav1.ConditionFalse, unreachable[0].reason, fmt.Sprintf(
+			"%s; watching %s", strings.Join(parts, "; "), summary(st)))
+	}
 	switch {
 	case len(sel.denied) > 0:
 		return r.setReady(fw, now, metav1.ConditionFalse, ReasonAccessDenied, fmt.Sprintf(
@@ -302,9 +385,9 @@ func (r *FluxWatchReconciler) forget(key types.NamespacedName) {
 	delete(r.engines, key)
 }
 
-// dependencyLookup reads dependencies (tracked or not) from the cache,
-// memoised for one reconcile.
-func (r *FluxWatchReconciler) dependencyLookup(ctx context.Context, sel selection) func(fluxstatus.Ref) (fluxstatus.Reading, bool) {
+// dependencyLookup reads dependencies (tracked or not) from the cluster's
+// cache, memoised for one reconcile.
+func (r *FluxWatchReconciler) dependencyLookup(ctx context.Context, src clusterSource, sel selection) func(fluxstatus.Ref) (fluxstatus.Reading, bool) {
 	memo := map[fluxstatus.Ref]*fluxstatus.Reading{}
 	return func(ref fluxstatus.Ref) (fluxstatus.Reading, bool) {
 		if rd, ok := sel.readings[ref]; ok {
@@ -317,7 +400,7 @@ func (r *FluxWatchReconciler) dependencyLookup(ctx context.Context, sel selectio
 			return *rd, true
 		}
 		memo[ref] = nil
-		obj, ok := r.getFlux(ctx, ref.Kind, ref.Namespace, ref.Name)
+		obj, ok := getFlux(ctx, src, ref.Kind, ref.Namespace, ref.Name)
 		if !ok {
 			return fluxstatus.Reading{}, false
 		}
@@ -330,30 +413,27 @@ func (r *FluxWatchReconciler) dependencyLookup(ctx context.Context, sel selectio
 	}
 }
 
-// getFlux reads one Flux object from the cache; false when it does not
-// exist or its kind is not watched.
-func (r *FluxWatchReconciler) getFlux(ctx context.Context, kind, namespace, name string) (client.Object, bool) {
+// getFlux reads one Flux object from a cluster's cache; false when it does
+// not exist or its kind is not watched there.
+func getFlux(ctx context.Context, src clusterSource, kind, namespace, name string) (client.Object, bool) {
 	k, ok := fluxstatus.KindByName(kind)
-	if !ok || !r.kinds.watching(kind) {
+	if !ok || !src.watching(kind) {
 		return nil, false
 	}
 	obj := k.NewObject()
-	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
+	if err := src.reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
 		return nil, false
 	}
 	return obj, true
 }
 
-func (r *FluxWatchReconciler) exists(ctx context.Context, k debounce.Key) bool {
-	if k.Cluster != LocalCluster {
-		return false
-	}
-	_, ok := r.getFlux(ctx, k.Kind, k.Namespace, k.Name)
+func (r *FluxWatchReconciler) exists(ctx context.Context, src clusterSource, k debounce.Key) bool {
+	_, ok := getFlux(ctx, src, k.Kind, k.Namespace, k.Name)
 	return ok
 }
 
-func keyOf(ref fluxstatus.Ref) debounce.Key {
-	return debounce.Key{Cluster: LocalCluster, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
+func keyOf(cluster string, ref fluxstatus.Ref) debounce.Key {
+	return debounce.Key{Cluster: cluster, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}
 }
 
 // staleAfter is spec.staleAfter when set ("0s" disables), else the object's

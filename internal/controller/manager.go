@@ -18,9 +18,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
+	"github.com/fluxwatch/fluxwatch/internal/clusters"
 	"github.com/fluxwatch/fluxwatch/internal/fluxstatus"
 	"github.com/fluxwatch/fluxwatch/internal/notify"
 )
@@ -37,6 +39,9 @@ type ManagerOptions struct {
 	MaxConcurrentReconciles int
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
+	// Kubeconfig says what a remote cluster's kubeconfig may use beyond
+	// inline credentials (--insecure-kubeconfig-exec, --insecure-kubeconfig-tls).
+	Kubeconfig clusters.KubeconfigPolicy
 	// WatchLabelSelector restricts the FluxWatches this instance reconciles,
 	// so that several instances can split a fleet the way Flux shards its
 	// controllers (sharding.fluxcd.io/key). Empty: all of them.
@@ -109,6 +114,16 @@ func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.M
 		Clock:                o.Clock,
 		Recorder:             notify.NewRecorder(mgr.GetClient(), o.Clock),
 		NoCrossNamespaceRefs: o.NoCrossNamespaceRefs,
+	}
+	// Kubeconfig Secrets are read with uncached gets of the named Secret:
+	// RBAC get only, never a list or watch of Secrets.
+	r.Registry = clusters.NewRegistry(mgr.GetAPIReader(), scheme, o.Kubeconfig, clusters.RegistryOptions{OnChange: r.remoteChanged})
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		r.Registry.Close()
+		return nil
+	})); err != nil {
+		return nil, fmt.Errorf("add remote cluster registry: %w", err)
 	}
 	if err := r.SetupWithManager(ctx, mgr, Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}); err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func (t target) matches(kind, namespace, name string, objLabels map[string]strin
 	return t.objSelector.Matches(labels.Set(objLabels))
 }
 
-// selection is what one FluxWatch tracks right now.
+// selection is what one FluxWatch tracks right now on one cluster.
 type selection struct {
 	readings map[fluxstatus.Ref]fluxstatus.Reading
 	// missingKinds are target kinds whose CRD is not installed.
@@ -129,10 +129,11 @@ func namespaceLabels(ctx context.Context, c client.Reader) func(string) (labels.
 	}
 }
 
-// selectObjects lists, from the cache, the Flux objects the targets select.
-func (r *FluxWatchReconciler) selectObjects(ctx context.Context, fw *fluxwatchv1.FluxWatch, targets []target) (selection, error) {
+// selectObjects lists, from the cluster's cache, the Flux objects the
+// targets select.
+func (r *FluxWatchReconciler) selectObjects(ctx context.Context, fw *fluxwatchv1.FluxWatch, targets []target, src clusterSource) (selection, error) {
 	sel := selection{readings: map[fluxstatus.Ref]fluxstatus.Reading{}}
-	nsLabels := namespaceLabels(ctx, r.Client)
+	nsLabels := namespaceLabels(ctx, src.reader)
 	for _, t := range targets {
 		if r.NoCrossNamespaceRefs && t.crossNamespace(fw.Namespace) {
 			denied := t.Namespace
@@ -143,12 +144,12 @@ func (r *FluxWatchReconciler) selectObjects(ctx context.Context, fw *fluxwatchv1
 			continue
 		}
 		kind, ok := fluxstatus.KindByName(t.Kind)
-		if !ok || !r.kinds.watching(t.Kind) {
+		if !ok || !src.watching(t.Kind) {
 			sel.missingKinds = appendUnique(sel.missingKinds, t.Kind)
 			continue
 		}
 		list := kind.NewList()
-		if err := r.Client.List(ctx, list, client.InNamespace(t.namespace)); err != nil {
+		if err := src.reader.List(ctx, list, client.InNamespace(t.namespace)); err != nil {
 			return selection{}, fmt.Errorf("list %s: %w", t.Kind, err)
 		}
 		var readErr error

@@ -40,6 +40,7 @@ type Options struct {
 func (r *FluxWatchReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	r.kinds = newKindWatcher(mgr.GetRESTMapper())
 	resync := make(chan event.GenericEvent, 64)
+	r.resync = resync
 
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&fluxwatchv1.FluxWatch{}, builder.WithPredicates(
@@ -52,6 +53,7 @@ func (r *FluxWatchReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Man
 	if err != nil {
 		return fmt.Errorf("build FluxWatch controller: %w", err)
 	}
+	r.ctrl = c
 
 	r.kinds.startFn = func(ctx context.Context, k fluxstatus.Kind) error {
 		obj := k.NewObject()
@@ -187,7 +189,7 @@ func (r *FluxWatchReconciler) hasEngineKeys(fw *fluxwatchv1.FluxWatch, readings 
 		return false
 	}
 	for _, rd := range readings {
-		if we.keys[keyOf(rd.Ref)] {
+		if we.keys[keyOf(LocalCluster, rd.Ref)] {
 			return true
 		}
 	}
