@@ -324,6 +324,11 @@ type ClusterStatus struct {
 	// Message says why the cluster cannot be read, or what it lacks.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Alerted is true once a ClusterUnreachable event announced the current
+	// outage (after pendingFor); the return is then announced with
+	// ClusterReachable.
+	// +optional
+	Alerted bool `json:"alerted,omitempty"`
 }
 
 // FluxWatch watches Flux objects and announces, without noise, the ones that

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -17,6 +19,7 @@ import (
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
 	"github.com/fluxwatch/fluxwatch/internal/clusters"
 	"github.com/fluxwatch/fluxwatch/internal/fluxstatus"
+	"github.com/fluxwatch/fluxwatch/internal/notify"
 )
 
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
@@ -211,4 +214,27 @@ func clusterSummary(srcs []clusterSource) string {
 		}
 	}
 	return fmt.Sprintf("%d/%d", connected, len(srcs))
+}
+
+// clusterEvent announces an outage of a remote cluster once it has lasted
+// pendingFor (a network or credential failure is exactly the "can't reach
+// the source" failure a platform team must hear about), and its end. cs is
+// updated (Alerted); prev is the cluster's previous status.
+func clusterEvent(fw *fluxwatchv1.FluxWatch, cs *fluxwatchv1.ClusterStatus, prev fluxwatchv1.ClusterStatus, now time.Time) []notify.Event {
+	annotations := map[string]string{AnnotationCluster: cs.Name}
+	switch {
+	case !cs.Connected && !cs.Alerted && cs.LastSyncTime != nil && now.Sub(cs.LastSyncTime.Time) >= fw.GetPendingFor():
+		cs.Alerted = true
+		return []notify.Event{{Type: corev1.EventTypeWarning, Reason: ReasonClusterUnreachableEvent, Annotations: annotations,
+			Message: fmt.Sprintf("cluster %s has been unreachable for %s: %s; its objects keep their last known state", cs.Name,
+				roundDuration(now.Sub(cs.LastSyncTime.Time)), cs.Message)}}
+	case cs.Connected && !prev.Connected && prev.Alerted:
+		down := time.Duration(0)
+		if prev.LastSyncTime != nil {
+			down = now.Sub(prev.LastSyncTime.Time)
+		}
+		return []notify.Event{{Type: corev1.EventTypeNormal, Reason: ReasonClusterReachable, Annotations: annotations,
+			Message: fmt.Sprintf("cluster %s is reachable again after %s", cs.Name, roundDuration(down))}}
+	}
+	return nil
 }

@@ -225,7 +225,15 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 	events = append(events, r.summarise(fw, now, engine, srcs, sels)...)
 
 	result := ctrl.Result{}
-	if next, ok := engine.NextDeadline(); ok {
+	next, ok := engine.NextDeadline()
+	for _, c := range fw.Status.Clusters {
+		if !c.Connected && !c.Alerted && c.LastSyncTime != nil {
+			if due := c.LastSyncTime.Add(fw.GetPendingFor()); !ok || due.Before(next) {
+				next, ok = due, true
+			}
+		}
+	}
+	if ok {
 		// The exact instant the next window ends: no polling.
 		result.RequeueAfter = max(next.Sub(now), time.Millisecond)
 	}
@@ -247,6 +255,7 @@ func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time
 	}
 	st.Clusters = nil
 	st.Tracked = 0
+	var clusterEvents []notify.Event
 	var unreachable []clusterSource
 	for i, src := range srcs {
 		tracked := int32(len(sels[i].readings))
@@ -262,12 +271,14 @@ func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time
 			sel.missingKinds = appendUnique(sel.missingKinds, m)
 		}
 		cs := fluxwatchv1.ClusterStatus{Name: src.name, Connected: src.connected, Tracked: tracked, Message: src.message}
-		if p, ok := prev[src.name]; ok && p.Connected == cs.Connected && p.LastSyncTime != nil {
-			cs.LastSyncTime = p.LastSyncTime
+		p, known := prev[src.name]
+		if known && p.Connected == cs.Connected && p.LastSyncTime != nil {
+			cs.LastSyncTime, cs.Alerted = p.LastSyncTime, p.Alerted
 		} else {
 			t := metav1.NewTime(now)
 			cs.LastSyncTime = &t
 		}
+		clusterEvents = append(clusterEvents, clusterEvent(fw, &cs, p, now)...)
 		st.Clusters = append(st.Clusters, cs)
 	}
 	st.ClusterSummary = clusterSummary(srcs)
@@ -289,6 +300,13 @@ func (r *FluxWatchReconciler) summarise(fw *fluxwatchv1.FluxWatch, now time.Time
 	st.Incidents, st.IncidentsTruncated = toShown(incidents)
 	st.Ledger, st.LedgerTruncated = toLedger(incidents)
 
+	return append(clusterEvents, r.readyFromSelection(fw, now, sel, unreachable)...)
+}
+
+// readyFromSelection sets the Ready condition from what selecting the
+// targets found, in order of precedence.
+func (r *FluxWatchReconciler) readyFromSelection(fw *fluxwatchv1.FluxWatch, now time.Time, sel selection, unreachable []clusterSource) []notify.Event {
+	st := &fw.Status
 	if len(unreachable) > 0 && len(sel.denied) == 0 && len(sel.missingKinds) == 0 {
 		var parts []string
 		for _, u := range unreachable {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -42,6 +43,8 @@ type ManagerOptions struct {
 	// Kubeconfig says what a remote cluster's kubeconfig may use beyond
 	// inline credentials (--insecure-kubeconfig-exec, --insecure-kubeconfig-tls).
 	Kubeconfig clusters.KubeconfigPolicy
+	// RemoteProbeInterval is how often remote clusters are probed (default 10s).
+	RemoteProbeInterval time.Duration
 	// WatchLabelSelector restricts the FluxWatches this instance reconciles,
 	// so that several instances can split a fleet the way Flux shards its
 	// controllers (sharding.fluxcd.io/key). Empty: all of them.
@@ -117,7 +120,8 @@ func NewManager(ctx context.Context, cfg *rest.Config, o ManagerOptions) (ctrl.M
 	}
 	// Kubeconfig Secrets are read with uncached gets of the named Secret:
 	// RBAC get only, never a list or watch of Secrets.
-	r.Registry = clusters.NewRegistry(mgr.GetAPIReader(), scheme, o.Kubeconfig, clusters.RegistryOptions{OnChange: r.remoteChanged})
+	r.Registry = clusters.NewRegistry(mgr.GetAPIReader(), scheme, o.Kubeconfig, clusters.RegistryOptions{
+		ProbeInterval: o.RemoteProbeInterval, OnChange: r.remoteChanged})
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		<-ctx.Done()
 		r.Registry.Close()

@@ -20,6 +20,11 @@ const (
 	ReasonResourceDeleted = "ResourceDeleted"
 	// ReasonResourceUnwatched (Normal): a fired incident's object is no longer selected.
 	ReasonResourceUnwatched = "ResourceUnwatched"
+	// ReasonClusterUnreachable (Warning): a watched cluster could not be
+	// read for pendingFor; its objects keep their last known state.
+	ReasonClusterUnreachableEvent = "ClusterUnreachable"
+	// ReasonClusterReachable (Normal): a cluster announced unreachable is back.
+	ReasonClusterReachable = "ClusterReachable"
 )
 
 // Ready condition reasons of a FluxWatch.

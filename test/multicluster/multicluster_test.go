@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	mgr, err := controller.NewManager(context.Background(), local.Config, controller.ManagerOptions{
-		MetricsBindAddress: "0", HealthProbeBindAddress: "0", SkipNameValidation: true})
+		MetricsBindAddress: "0", HealthProbeBindAddress: "0", SkipNameValidation: true, RemoteProbeInterval: 300 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,0 +1,177 @@
+package multicluster_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
+	"github.com/fluxwatch/fluxwatch/internal/controller"
+	"github.com/fluxwatch/fluxwatch/internal/fluxsim"
+)
+
+// proxy is a loopback TCP proxy in front of an API server, that can be cut
+// off (it stops answering and drops every connection) and restored on the
+// same address.
+type proxy struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, target: target}
+	p.listen("127.0.0.1:0")
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatalf("proxy listen: %v", err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", p.target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+}
+
+// cut stops answering: the listener closes and every connection drops.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *proxy) restore() { p.listen(p.addr) }
+
+// kubeconfigVia rewrites a kubeconfig's server to go through addr.
+func kubeconfigVia(t *testing.T, kubeconfig []byte, addr string) []byte {
+	t.Helper()
+	cfg, err := clientcmd.Load(kubeconfig)
+	mustDo(t, err)
+	for _, c := range cfg.Clusters {
+		u, err := url.Parse(c.Server)
+		mustDo(t, err)
+		u.Host = addr
+		c.Server = u.String()
+	}
+	out, err := clientcmd.Write(*cfg)
+	mustDo(t, err)
+	return out
+}
+
+// TestClusterOutage cuts a remote off mid-run: it is disconnected at once,
+// announced after pendingFor, its objects neither fire nor end, the local
+// cluster keeps alerting on time, and its return is announced once.
+func TestClusterOutage(t *testing.T) {
+	ctx := context.Background()
+	const ns, pendingFor = "outage", 2 * time.Second
+	namespace(t, local.Client, ns)
+	namespace(t, remote.Client, ns)
+	lw, lk := kustomization(t, local.Client, ns, "local-app")
+	kustomization(t, remote.Client, ns, "remote-app")
+	u, err := url.Parse(remote.Config.Host)
+	mustDo(t, err)
+	px := newProxy(t, u.Host)
+	kubeconfigSecret(t, ns, "prod-eu", kubeconfigVia(t, remoteKubeconfig(t), px.addr))
+	fw := &fluxwatchv1.FluxWatch{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fleet"}, Spec: fluxwatchv1.FluxWatchSpec{
+		Targets:    []fluxwatchv1.Target{{Kind: "Kustomization"}},
+		PendingFor: &metav1.Duration{Duration: pendingFor},
+		Clusters: []fluxwatchv1.Cluster{{Name: "local"},
+			{Name: "prod-eu", KubeConfig: &fluxwatchv1.KubeConfigReference{SecretRef: meta.SecretKeyReference{Name: "prod-eu"}}}},
+	}}
+	mustDo(t, local.Client.Create(ctx, fw))
+	eventually(t, 30*time.Second, "both clusters connected", func() bool {
+		got := getFW(t, ns, "fleet")
+		return got.Status.Tracked == 2 && got.Status.ClusterSummary == "2/2"
+	})
+
+	cut := time.Now()
+	px.cut()
+	mustDo(t, lw.Write(ctx, lk, fluxsim.Status{Ready: fluxsim.Ready(metav1.ConditionFalse, meta.HealthCheckFailedReason, fluxsim.HealthCheckFailedMessage)}))
+	eventually(t, 5*time.Second, "prod-eu disconnected at once", func() bool {
+		c, _ := clusterStatus(getFW(t, ns, "fleet"), "prod-eu")
+		return !c.Connected && c.Message != ""
+	})
+	got := getFW(t, ns, "fleet")
+	if r := apimeta.FindStatusCondition(got.Status.Conditions, meta.ReadyCondition); r == nil || r.Reason != controller.ReasonClusterUnreachable || !strings.Contains(r.Message, "prod-eu") {
+		t.Errorf("Ready during the outage = %+v", r)
+	}
+	if got.Status.Tracked != 2 {
+		t.Errorf("tracked %d during the outage; the remote object keeps its last known state", got.Status.Tracked)
+	}
+	// The local cluster still alerts on time.
+	eventually(t, pendingFor+5*time.Second, "the local failure fires", func() bool {
+		return len(events(t, ns, "fleet", controller.ReasonResourceFailing)) == 1
+	})
+	for time.Now().Before(cut.Add(pendingFor - 200*time.Millisecond)) {
+		if len(events(t, ns, "fleet", controller.ReasonClusterUnreachableEvent)) > 0 {
+			t.Fatalf("ClusterUnreachable %s after the cut, before pendingFor %s", time.Since(cut), pendingFor)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	eventually(t, pendingFor+5*time.Second, "ClusterUnreachable", func() bool {
+		return len(events(t, ns, "fleet", controller.ReasonClusterUnreachableEvent)) == 1
+	})
+	ev := events(t, ns, "fleet", controller.ReasonClusterUnreachableEvent)[0]
+	if ev.Type != "Warning" || ev.Annotations[controller.AnnotationCluster] != "prod-eu" {
+		t.Errorf("ClusterUnreachable event = %s %v", ev.Type, ev.Annotations)
+	}
+
+	px.restore()
+	eventually(t, 10*time.Second, "ClusterReachable", func() bool {
+		return len(events(t, ns, "fleet", controller.ReasonClusterReachable)) == 1
+	})
+	eventually(t, 5*time.Second, "prod-eu connected again", func() bool {
+		c, _ := clusterStatus(getFW(t, ns, "fleet"), "prod-eu")
+		return c.Connected
+	})
+	time.Sleep(pendingFor)
+	for reason, want := range map[string]int{controller.ReasonResourceFailing: 1, controller.ReasonClusterUnreachableEvent: 1, controller.ReasonClusterReachable: 1} {
+		if n := len(events(t, ns, "fleet", reason)); n != want {
+			t.Errorf("%d %s events; want %d", n, reason, want)
+		}
+	}
+	if evs := events(t, ns, "fleet", controller.ReasonResourceFailing); evs[0].Annotations[controller.AnnotationName] != "local-app" {
+		t.Errorf("the one ResourceFailing is for %s; the remote object must not fire", evs[0].Annotations[controller.AnnotationName])
+	}
+}
