@@ -301,11 +301,54 @@ type FluxWatchStatus struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	Clusters []ClusterStatus `json:"clusters,omitempty"`
+	// Revisions shows, for each object tracked on more than one cluster,
+	// which revision each cluster runs or attempts and in what state: the
+	// rollout view. Objects whose clusters disagree come first; at most 100.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
+	// +optional
+	Revisions []ObjectRevisions `json:"revisions,omitempty"`
+	// RevisionsTruncated counts the objects left out of revisions.
+	// +optional
+	RevisionsTruncated int32 `json:"revisionsTruncated,omitempty"`
 	// ClusterSummary is "connected/total", for `kubectl get -o wide`.
 	// +optional
 	ClusterSummary string `json:"clusterSummary,omitempty"`
 
 	meta.ReconcileRequestStatus `json:",inline"`
+}
+
+// ObjectRevisions is one object's rollout across clusters.
+type ObjectRevisions struct {
+	// Kind of the Flux object.
+	Kind string `json:"kind"`
+	// Namespace of the Flux object.
+	Namespace string `json:"namespace"`
+	// Name of the Flux object.
+	Name string `json:"name"`
+	// Clusters lists the object on each cluster that has it.
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Clusters []ClusterRevision `json:"clusters"`
+	// ReadyRevision is the last revision that was Ready on every cluster
+	// that has the object (announced with a RevisionReady event).
+	// +optional
+	ReadyRevision string `json:"readyRevision,omitempty"`
+}
+
+// ClusterRevision is an object's revision and state on one cluster.
+type ClusterRevision struct {
+	// Cluster name.
+	Cluster string `json:"cluster"`
+	// Revision the object runs or attempts there.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// State: Healthy, InProgress, Blocked, Suspended, Pending (failing, not
+	// yet for pendingFor), Firing, or Unknown (the cluster is unreachable).
+	State string `json:"state"`
+	// Reason of a failing state.
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
 // ClusterStatus is what the controller knows of one watched cluster.

@@ -177,6 +177,7 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 	engine := r.engineFor(fw)
 	var transitions []debounce.Transition
 	current := map[debounce.Key]string{}
+	attempted := map[debounce.Key]string{}
 	selected := map[debounce.Key]bool{}
 	byName := map[string]clusterSource{}
 	for i, src := range srcs {
@@ -196,6 +197,7 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 			k := keyOf(src.name, ref)
 			selected[k] = true
 			current[k] = reading.Revision
+			attempted[k] = obs.Revision
 			transitions = append(transitions, engine.Observe(now, k, obs)...)
 		}
 	}
@@ -216,12 +218,39 @@ func (r *FluxWatchReconciler) reconcile(ctx context.Context, fw *fluxwatchv1.Flu
 	transitions = append(transitions, engine.Advance(now)...)
 	r.rememberKeys(key, engine.Keys())
 
+	// The rollout view: every object on every cluster, reachable or not.
+	open := map[debounce.Key]debounce.Incident{}
+	for _, inc := range engine.Incidents() {
+		open[inc.Key] = inc
+	}
+	ro := rollout{}
+	shown := previousRevisions(fw.Status.Revisions)
+	for _, k := range engine.Keys() {
+		state, reason := stateOf(engine, open, k)
+		rev, last := attempted[k], shown[k]
+		switch {
+		case byName[k.Cluster].remote != nil && !byName[k.Cluster].connected:
+			state, rev = "Unknown", last.Revision // its last known revision
+		case state == string(debounce.InProgress) && rev == last.Revision && last.State != "":
+			// Flux passes through Ready=Unknown on every interval: the view
+			// changes (and status is written) only for a new revision.
+			state, reason = last.State, last.Reason
+		}
+		ro.add(k, rev, state, reason)
+	}
+
 	var events []notify.Event
 	for _, t := range transitions {
 		if e, ok := incidentEvent(t, current[t.Incident.Key]); ok {
 			events = append(events, e)
 		}
+		if e, ok := ro.failedEvent(t); ok {
+			events = append(events, e)
+		}
 	}
+	var readyEvents []notify.Event
+	fw.Status.Revisions, fw.Status.RevisionsTruncated, readyEvents = ro.status(fw.Status.Revisions)
+	events = append(events, readyEvents...)
 	events = append(events, r.summarise(fw, now, engine, srcs, sels)...)
 
 	result := ctrl.Result{}

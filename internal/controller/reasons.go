@@ -25,6 +25,12 @@ const (
 	ReasonClusterUnreachableEvent = "ClusterUnreachable"
 	// ReasonClusterReachable (Normal): a cluster announced unreachable is back.
 	ReasonClusterReachable = "ClusterReachable"
+	// ReasonRevisionReady (Normal): a revision is Ready on every watched
+	// cluster that has the object.
+	ReasonRevisionReady = "RevisionReady"
+	// ReasonRevisionFailed (Warning): an object tracked on several clusters
+	// fired on one of them; names where it is fine and where it is not.
+	ReasonRevisionFailed = "RevisionFailed"
 )
 
 // Ready condition reasons of a FluxWatch.

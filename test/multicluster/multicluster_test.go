@@ -1,6 +1,6 @@
-// Package multicluster tests FluxWatch reading a remote cluster through a
-// kubeconfig Secret: two local control planes in one process, "local" (where
-// the controller and the FluxWatches live) and "prod-eu".
+// Package multicluster tests FluxWatch reading remote clusters through
+// kubeconfig Secrets: three local control planes in one process, "local"
+// (where the controller and the FluxWatches live), "prod-eu" and "staging".
 package multicluster_test
 
 import (
@@ -25,7 +25,7 @@ import (
 	"github.com/fluxwatch/fluxwatch/internal/testenv"
 )
 
-var local, remote *testenv.Env
+var local, remote, staging *testenv.Env
 
 func TestMain(m *testing.M) {
 	log.SetLogger(logr.Discard())
@@ -36,6 +36,12 @@ func TestMain(m *testing.M) {
 	}
 	if remote, err = testenv.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		_ = local.Stop()
+		os.Exit(1)
+	}
+	if staging, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		_ = remote.Stop()
 		_ = local.Stop()
 		os.Exit(1)
 	}
@@ -50,6 +56,7 @@ func TestMain(m *testing.M) {
 	if err := stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+	_ = staging.Stop()
 	_ = remote.Stop()
 	_ = local.Stop()
 	os.Exit(code)
@@ -99,7 +106,12 @@ func kubeconfigSecret(t *testing.T, ns, name string, data []byte) {
 
 func remoteKubeconfig(t *testing.T) []byte {
 	t.Helper()
-	file, err := remote.KubeconfigFile()
+	return kubeconfigOf(t, remote)
+}
+
+func kubeconfigOf(t *testing.T, env *testenv.Env) []byte {
+	t.Helper()
+	file, err := env.KubeconfigFile()
 	mustDo(t, err)
 	data, err := os.ReadFile(file)
 	mustDo(t, err)
