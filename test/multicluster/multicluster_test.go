@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -210,12 +211,19 @@ clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
 users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, interactiveMode: Never}}}]
 `)
 	kubeconfigSecret(t, ns, "exec-kubeconfig", execKubeconfig)
+	kubeconfigSecret(t, ns, "file-kubeconfig", []byte(strings.ReplaceAll(string(execKubeconfig),
+		"{exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, interactiveMode: Never}}", "{tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}")))
+	kubeconfigSecret(t, ns, "insecure-kubeconfig", []byte(strings.ReplaceAll(strings.ReplaceAll(string(execKubeconfig),
+		`{server: "https://127.0.0.1:1"}`, `{server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}`),
+		"{exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, interactiveMode: Never}}", "{token: abc}")))
 	cases := []struct {
 		name, secret, key, reason, message string
 	}{
 		{"missing-secret", "nope", "", controller.ReasonKubeconfigNotFound, "nope"},
 		{"missing-key", "exec-kubeconfig", "other", controller.ReasonKubeconfigNotFound, "other"},
 		{"exec-plugin", "exec-kubeconfig", "", controller.ReasonKubeconfigRefused, "--insecure-kubeconfig-exec"},
+		{"file-path", "file-kubeconfig", "", controller.ReasonKubeconfigRefused, "tokenFile"},
+		{"insecure-tls", "insecure-kubeconfig", "", controller.ReasonKubeconfigRefused, "--insecure-kubeconfig-tls"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,5 +264,22 @@ func TestClusterNameRules(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v; want %q", name, err, want)
 		}
+	}
+}
+
+// TestSecretRefHasNoNamespace: a kubeconfig Secret can only be in the
+// FluxWatch's own namespace; the API has no field to name another, and the
+// API server refuses one with strict field validation (kubectl's default).
+func TestSecretRefHasNoNamespace(t *testing.T) {
+	namespace(t, local.Client, "tenant-a")
+	body := `{"apiVersion":"fluxwatch.dev/v1alpha1","kind":"FluxWatch","metadata":{"name":"steal"},"spec":{"targets":[{"kind":"Kustomization"}],` +
+		`"clusters":[{"name":"prod","kubeConfig":{"secretRef":{"name":"admin-kubeconfig","namespace":"flux-system"}}}]}}`
+	cs, err := kubernetes.NewForConfig(local.Config)
+	mustDo(t, err)
+	res := cs.RESTClient().Post().AbsPath("/apis/fluxwatch.dev/v1alpha1/namespaces/tenant-a/fluxwatches").
+		Param("fieldValidation", "Strict").SetHeader("Content-Type", "application/json").Body([]byte(body)).Do(context.Background())
+	raw, _ := res.Raw()
+	if res.Error() == nil || !strings.Contains(string(raw), `unknown field \"spec.clusters[0].kubeConfig.secretRef.namespace\"`) {
+		t.Fatalf("response = %s; want the namespace field refused", raw)
 	}
 }

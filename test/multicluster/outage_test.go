@@ -100,15 +100,18 @@ func kubeconfigVia(t *testing.T, kubeconfig []byte, addr string) []byte {
 }
 
 // TestClusterOutage cuts a remote off mid-run: it is disconnected at once,
-// announced after pendingFor, its objects neither fire nor end, the local
-// cluster keeps alerting on time, and its return is announced once.
+// announced after pendingFor, its objects neither fire nor end, the two
+// other clusters keep alerting on time, and its return is announced once.
 func TestClusterOutage(t *testing.T) {
 	ctx := context.Background()
 	const ns, pendingFor = "outage", 2 * time.Second
 	namespace(t, local.Client, ns)
 	namespace(t, remote.Client, ns)
+	namespace(t, staging.Client, ns)
 	lw, lk := kustomization(t, local.Client, ns, "local-app")
+	sw, sk := kustomization(t, staging.Client, ns, "staging-app")
 	kustomization(t, remote.Client, ns, "remote-app")
+	kubeconfigSecret(t, ns, "staging", kubeconfigOf(t, staging))
 	u, err := url.Parse(remote.Config.Host)
 	mustDo(t, err)
 	px := newProxy(t, u.Host)
@@ -117,17 +120,20 @@ func TestClusterOutage(t *testing.T) {
 		Targets:    []fluxwatchv1.Target{{Kind: "Kustomization"}},
 		PendingFor: &metav1.Duration{Duration: pendingFor},
 		Clusters: []fluxwatchv1.Cluster{{Name: "local"},
-			{Name: "prod-eu", KubeConfig: &fluxwatchv1.KubeConfigReference{SecretRef: meta.SecretKeyReference{Name: "prod-eu"}}}},
+			{Name: "prod-eu", KubeConfig: &fluxwatchv1.KubeConfigReference{SecretRef: meta.SecretKeyReference{Name: "prod-eu"}}},
+			{Name: "staging", KubeConfig: &fluxwatchv1.KubeConfigReference{SecretRef: meta.SecretKeyReference{Name: "staging"}}}},
 	}}
 	mustDo(t, local.Client.Create(ctx, fw))
 	eventually(t, 30*time.Second, "both clusters connected", func() bool {
 		got := getFW(t, ns, "fleet")
-		return got.Status.Tracked == 2 && got.Status.ClusterSummary == "2/2"
+		return got.Status.Tracked == 3 && got.Status.ClusterSummary == "3/3"
 	})
 
 	cut := time.Now()
 	px.cut()
-	mustDo(t, lw.Write(ctx, lk, fluxsim.Status{Ready: fluxsim.Ready(metav1.ConditionFalse, meta.HealthCheckFailedReason, fluxsim.HealthCheckFailedMessage)}))
+	failing := fluxsim.Status{Ready: fluxsim.Ready(metav1.ConditionFalse, meta.HealthCheckFailedReason, fluxsim.HealthCheckFailedMessage)}
+	mustDo(t, lw.Write(ctx, lk, failing))
+	mustDo(t, sw.Write(ctx, sk, failing))
 	eventually(t, 5*time.Second, "prod-eu disconnected at once", func() bool {
 		c, _ := clusterStatus(getFW(t, ns, "fleet"), "prod-eu")
 		return !c.Connected && c.Message != ""
@@ -136,12 +142,12 @@ func TestClusterOutage(t *testing.T) {
 	if r := apimeta.FindStatusCondition(got.Status.Conditions, meta.ReadyCondition); r == nil || r.Reason != controller.ReasonClusterUnreachable || !strings.Contains(r.Message, "prod-eu") {
 		t.Errorf("Ready during the outage = %+v", r)
 	}
-	if got.Status.Tracked != 2 {
+	if got.Status.Tracked != 3 {
 		t.Errorf("tracked %d during the outage; the remote object keeps its last known state", got.Status.Tracked)
 	}
-	// The local cluster still alerts on time.
-	eventually(t, pendingFor+5*time.Second, "the local failure fires", func() bool {
-		return len(events(t, ns, "fleet", controller.ReasonResourceFailing)) == 1
+	// The two other clusters still alert on time.
+	eventually(t, pendingFor+5*time.Second, "the local and staging failures fire", func() bool {
+		return len(events(t, ns, "fleet", controller.ReasonResourceFailing)) == 2
 	})
 	for time.Now().Before(cut.Add(pendingFor - 200*time.Millisecond)) {
 		if len(events(t, ns, "fleet", controller.ReasonClusterUnreachableEvent)) > 0 {
@@ -166,12 +172,14 @@ func TestClusterOutage(t *testing.T) {
 		return c.Connected
 	})
 	time.Sleep(pendingFor)
-	for reason, want := range map[string]int{controller.ReasonResourceFailing: 1, controller.ReasonClusterUnreachableEvent: 1, controller.ReasonClusterReachable: 1} {
+	for reason, want := range map[string]int{controller.ReasonResourceFailing: 2, controller.ReasonClusterUnreachableEvent: 1, controller.ReasonClusterReachable: 1} {
 		if n := len(events(t, ns, "fleet", reason)); n != want {
 			t.Errorf("%d %s events; want %d", n, reason, want)
 		}
 	}
-	if evs := events(t, ns, "fleet", controller.ReasonResourceFailing); evs[0].Annotations[controller.AnnotationName] != "local-app" {
-		t.Errorf("the one ResourceFailing is for %s; the remote object must not fire", evs[0].Annotations[controller.AnnotationName])
+	for _, e := range events(t, ns, "fleet", controller.ReasonResourceFailing) {
+		if name := e.Annotations[controller.AnnotationName]; name != "local-app" && name != "staging-app" {
+			t.Errorf("ResourceFailing for %s; the unreachable cluster's object must not fire", name)
+		}
 	}
 }
