@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -385,111 +383,20 @@ func TestRefusedCredentialsDisconnect(t *testing.T) {
 	}
 }
 
-// proxy is a loopback TCP proxy in front of the remote API server that can
-// be cut off (listener and every connection closed), stalled (connections
-// accepted but never answered, as a black-holed network does) and restored
-// on the same address.
-type proxy struct {
-	target  string
-	addr    string
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]struct{}
-	stalled bool
-}
-
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t *testing.T, target string) *testenv.Proxy {
 	t.Helper()
-	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
-	if err := p.open(); err != nil {
+	p, err := testenv.NewProxy(target)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.cut)
+	t.Cleanup(p.Cut)
 	return p
-}
-
-func (p *proxy) open() error {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	return nil
-}
-
-func (p *proxy) serve(c net.Conn) {
-	p.mu.Lock()
-	stalled := p.stalled
-	if stalled {
-		p.conns[c] = struct{}{}
-	}
-	p.mu.Unlock()
-	if stalled {
-		return // held open, never answered; closed by cut
-	}
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-	_, _ = io.Copy(c, up)
-	_ = c.Close()
-}
-
-// stall closes the connections in use and holds every new one unanswered.
-func (p *proxy) stall() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stalled = true
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-// resume ends a stall.
-func (p *proxy) resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stalled = false
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
 }
 
 func TestUnreachableRemoteDisconnectsAndComesBack(t *testing.T) {
 	r, ch := newRegistry(t, clusters.KubeconfigPolicy{})
 	p := newProxy(t, hostPort(t, remote.Config))
-	viaProxy := secret(t, "via-proxy", map[string][]byte{"value": inlineKubeconfig(t, remote.Config, p.addr, "")})
+	viaProxy := secret(t, "via-proxy", map[string][]byte{"value": inlineKubeconfig(t, remote.Config, p.Addr(), "")})
 	direct := secret(t, "direct", map[string][]byte{"value": remoteKubeconfig(t)})
 	m := acquire(t, r, ownerA, viaProxy)
 	other := acquire(t, r, ownerB, direct)
@@ -504,7 +411,7 @@ func TestUnreachableRemoteDisconnectsAndComesBack(t *testing.T) {
 	}
 	before := ch.count(viaProxy)
 
-	p.cut()
+	p.Cut()
 	cutAt := time.Now()
 	eventually(t, 3*time.Second, "Connected goes false after the proxy is cut", func() bool { return !m.Health().Connected })
 	t.Logf("disconnected %s after the cut", time.Since(cutAt).Round(time.Millisecond))
@@ -528,8 +435,8 @@ func TestUnreachableRemoteDisconnectsAndComesBack(t *testing.T) {
 		t.Errorf("cached read while unreachable: %v", err)
 	}
 
-	if err := p.open(); err != nil {
-		t.Fatalf("reopen the proxy on %s: %v", p.addr, err)
+	if err := p.Open(); err != nil {
+		t.Fatalf("reopen the proxy on %s: %v", p.Addr(), err)
 	}
 	eventually(t, 5*time.Second, "Connected goes true once the proxy is back", func() bool { return m.Health().Connected })
 	if h := m.Health(); h.Err != nil || h.Since.Before(cutAt) {
@@ -537,7 +444,7 @@ func TestUnreachableRemoteDisconnectsAndComesBack(t *testing.T) {
 	}
 
 	// A network that stops answering is caught by the probe timeout (1s).
-	p.stall()
+	p.Stall()
 	stallAt := time.Now()
 	eventually(t, 3*time.Second, "Connected goes false when the remote stops answering", func() bool { return !m.Health().Connected })
 	t.Logf("disconnected %s after the stall", time.Since(stallAt).Round(time.Millisecond))
@@ -547,7 +454,7 @@ func TestUnreachableRemoteDisconnectsAndComesBack(t *testing.T) {
 	if !other.Health().Connected {
 		t.Error("the other remote suffered from the stalled one")
 	}
-	p.resume()
+	p.Resume()
 	eventually(t, 5*time.Second, "Connected goes true once the remote answers again", func() bool { return m.Health().Connected })
 }
 

@@ -2,11 +2,8 @@ package multicluster_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,70 +15,8 @@ import (
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
 	"github.com/fluxwatch/fluxwatch/internal/controller"
 	"github.com/fluxwatch/fluxwatch/internal/fluxsim"
+	"github.com/fluxwatch/fluxwatch/internal/testenv"
 )
-
-// proxy is a loopback TCP proxy in front of an API server, that can be cut
-// off (it stops answering and drops every connection) and restored on the
-// same address.
-type proxy struct {
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, target: target}
-	p.listen("127.0.0.1:0")
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", p.target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, in, out)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
-}
-
-// cut stops answering: the listener closes and every connection drops.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) restore() { p.listen(p.addr) }
 
 // kubeconfigVia rewrites a kubeconfig's server to go through addr.
 func kubeconfigVia(t *testing.T, kubeconfig []byte, addr string) []byte {
@@ -114,8 +49,10 @@ func TestClusterOutage(t *testing.T) {
 	kubeconfigSecret(t, ns, "staging", kubeconfigOf(t, staging))
 	u, err := url.Parse(remote.Config.Host)
 	mustDo(t, err)
-	px := newProxy(t, u.Host)
-	kubeconfigSecret(t, ns, "prod-eu", kubeconfigVia(t, remoteKubeconfig(t), px.addr))
+	px, err := testenv.NewProxy(u.Host)
+	mustDo(t, err)
+	t.Cleanup(px.Cut)
+	kubeconfigSecret(t, ns, "prod-eu", kubeconfigVia(t, remoteKubeconfig(t), px.Addr()))
 	fw := &fluxwatchv1.FluxWatch{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "fleet"}, Spec: fluxwatchv1.FluxWatchSpec{
 		Targets:    []fluxwatchv1.Target{{Kind: "Kustomization"}},
 		PendingFor: &metav1.Duration{Duration: pendingFor},
@@ -130,7 +67,7 @@ func TestClusterOutage(t *testing.T) {
 	})
 
 	cut := time.Now()
-	px.cut()
+	px.Cut()
 	failing := fluxsim.Status{Ready: fluxsim.Ready(metav1.ConditionFalse, meta.HealthCheckFailedReason, fluxsim.HealthCheckFailedMessage)}
 	mustDo(t, lw.Write(ctx, lk, failing))
 	mustDo(t, sw.Write(ctx, sk, failing))
@@ -163,7 +100,7 @@ func TestClusterOutage(t *testing.T) {
 		t.Errorf("ClusterUnreachable event = %s %v", ev.Type, ev.Annotations)
 	}
 
-	px.restore()
+	mustDo(t, px.Open())
 	eventually(t, 10*time.Second, "ClusterReachable", func() bool {
 		return len(events(t, ns, "fleet", controller.ReasonClusterReachable)) == 1
 	})
