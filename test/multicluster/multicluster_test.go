@@ -17,6 +17,8 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -117,6 +119,17 @@ func kubeconfigOf(t *testing.T, env *testenv.Env) []byte {
 	data, err := os.ReadFile(file)
 	mustDo(t, err)
 	return data
+}
+
+// editKubeconfig returns kubeconfig changed by edit.
+func editKubeconfig(t *testing.T, kubeconfig []byte, edit func(*clientcmdapi.Config)) []byte {
+	t.Helper()
+	cfg, err := clientcmd.Load(kubeconfig)
+	mustDo(t, err)
+	edit(cfg)
+	out, err := clientcmd.Write(*cfg)
+	mustDo(t, err)
+	return out
 }
 
 func getFW(t *testing.T, ns, name string) *fluxwatchv1.FluxWatch {

@@ -10,7 +10,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
 	"github.com/fluxwatch/fluxwatch/internal/controller"
@@ -21,17 +21,14 @@ import (
 // kubeconfigVia rewrites a kubeconfig's server to go through addr.
 func kubeconfigVia(t *testing.T, kubeconfig []byte, addr string) []byte {
 	t.Helper()
-	cfg, err := clientcmd.Load(kubeconfig)
-	mustDo(t, err)
-	for _, c := range cfg.Clusters {
-		u, err := url.Parse(c.Server)
-		mustDo(t, err)
-		u.Host = addr
-		c.Server = u.String()
-	}
-	out, err := clientcmd.Write(*cfg)
-	mustDo(t, err)
-	return out
+	return editKubeconfig(t, kubeconfig, func(cfg *clientcmdapi.Config) {
+		for _, c := range cfg.Clusters {
+			u, err := url.Parse(c.Server)
+			mustDo(t, err)
+			u.Host = addr
+			c.Server = u.String()
+		}
+	})
 }
 
 // TestClusterOutage cuts a remote off mid-run: it is disconnected at once,

@@ -9,7 +9,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	fluxwatchv1 "github.com/fluxwatch/fluxwatch/api/v1alpha1"
@@ -19,14 +19,11 @@ import (
 // withToken replaces every user's credentials of a kubeconfig by a token.
 func withToken(t *testing.T, kubeconfig []byte, token string) []byte {
 	t.Helper()
-	cfg, err := clientcmd.Load(kubeconfig)
-	mustDo(t, err)
-	for _, u := range cfg.AuthInfos {
-		u.ClientCertificateData, u.ClientKeyData, u.Token = nil, nil, token
-	}
-	out, err := clientcmd.Write(*cfg)
-	mustDo(t, err)
-	return out
+	return editKubeconfig(t, kubeconfig, func(cfg *clientcmdapi.Config) {
+		for _, u := range cfg.AuthInfos {
+			u.ClientCertificateData, u.ClientKeyData, u.Token = nil, nil, token
+		}
+	})
 }
 
 // TestCredentialRotation rotates the kubeconfig Secret: credentials the
